@@ -1,0 +1,200 @@
+"""`forecast`: the one entry point the application, the backtest and the simulation use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting import calendar, lifecycle, shares, validation
+from forecasting.distribution import Dispersion, count_quantiles, excess_dispersion
+from forecasting.panel import Panel, build_panel
+
+# Chosen by rolling-origin backtest on the demo world (see docs/forecasting.md).
+DEFAULT_METHOD = "lifecycle"
+CHECK_ORIGINS = 2  # past origins used to measure the forecast error that sets the spread
+
+
+def forecast(
+    sales: pd.DataFrame,
+    horizon: int = 13,
+    quantiles=(0.5, 0.8, 0.95),
+    products: pd.DataFrame | None = None,
+    stores: pd.DataFrame | None = None,
+    assortment: pd.DataFrame | None = None,
+    progress: bool = False,
+    *,
+    start=None,
+    holidays: pd.DataFrame | str | None = None,
+    method: str = DEFAULT_METHOD,
+) -> pd.DataFrame:
+    """Weekly demand forecast per store x SKU with integer quantiles.
+
+    sales: long frame store, sku, week (Monday), units (int >= 0), optional in_stock (0..1).
+    start: first forecast week (a Monday). Default: the week after the last week in `sales`.
+        Rows at or after `start` are ignored, so one frame serves forecasts at many origins.
+    products: indexed by (or with a column) sku: brand, category, launch_date, eol_date.
+    stores: indexed by (or with a column) store: market, size_class, province, ...
+    assortment: store, sku pairs to forecast (new launches and new stores included);
+        default: every pair in `sales`.
+    holidays: frame (date, kind) or a CSV path; default data/holidays.csv when present.
+
+    Returns store, sku, week, mean, p50, p80, p95 (one column per quantile, integers,
+    non-decreasing, >= 0). Demand is forecast as if in stock (stockouts are censoring).
+    `frame.attrs["dispersion"]` keeps the spread used, for `forecasting.aggregate`.
+    """
+    horizon = validation.check_horizon(horizon)
+    quantiles = validation.check_quantiles(quantiles)
+    if method not in lifecycle.METHODS:
+        raise ValueError(f"method must be one of {sorted(lifecycle.METHODS)}; got {method!r}")
+    sales = validation.check_sales(sales)
+    products = validation.check_products(products)
+    stores = validation.check_stores(stores)
+    assortment = validation.check_assortment(assortment)
+    if start is None:
+        if sales.empty:
+            raise ValueError("sales is empty: pass start= (the first forecast week) to forecast new launches")
+        start = sales["week"].max() + pd.Timedelta(weeks=1)
+    start = validation.check_week(start, "start")
+    sales = sales[sales["week"] < start]
+    if sales.empty and assortment is None:
+        raise ValueError(f"sales has no rows before start={start.date()}: nothing to forecast")
+    if not isinstance(holidays, pd.DataFrame):
+        holidays = calendar.load_holidays(holidays)
+
+    panel = build_panel(sales, start, assortment, products)
+    if assortment is None:
+        pairs = sales[["store", "sku"]].drop_duplicates()
+    else:
+        pairs = assortment
+    pair_store = panel.stores.get_indexer(pairs["store"])
+    pair_sku = panel.skus.get_indexer(pairs["sku"])
+
+    model = _Model(panel, products, stores, holidays, method, progress)
+    dispersion = model.dispersion(horizon)
+    mean = model.means(panel.n_weeks, horizon, pair_store, pair_sku)  # (pairs, horizon)
+
+    weeks = pd.date_range(start, periods=horizon, freq="7D").astype("datetime64[ns]")
+    n = len(pairs)
+    out = pd.DataFrame(
+        {
+            "store": np.repeat(pairs["store"].to_numpy(), horizon),
+            "sku": np.repeat(pairs["sku"].to_numpy(), horizon),
+            "week": np.tile(weeks.to_numpy(), n),
+            "mean": mean.ravel(),
+        }
+    )
+    step = np.tile(np.arange(horizon), n)
+    qs = count_quantiles(out["mean"].to_numpy(), dispersion.cell(step), quantiles)
+    for j, col in enumerate(validation.quantile_columns(quantiles)):
+        out[col] = qs[:, j].astype(np.int64)
+    out.attrs["dispersion"] = dispersion.as_dict()
+    return out
+
+
+class _Model:
+    """Fits at a given origin (week index) of the panel; holds what all origins share."""
+
+    def __init__(self, panel: Panel, products, stores, holidays, method: str, progress: bool):
+        self.panel = panel
+        self.products = products
+        self.stores = stores
+        self.holidays = holidays
+        self.method = lifecycle.METHODS[method]
+        self.progress = progress
+        self.launch, self.eol = _life_dates(panel, products)
+        self.groups = _analogue_groups(panel.skus, products)
+
+    def sku_history(self, panel: Panel, size: np.ndarray, horizon: int) -> lifecycle.SkuHistory:
+        units, exposure = shares.sku_rates(panel, size)
+        network = pd.Series(units.sum(0) / np.maximum(exposure.sum(0), 1e-12), index=panel.weeks)
+        future = pd.date_range(panel.weeks[-1] + pd.Timedelta(weeks=1), periods=horizon, freq="7D")
+        factor = calendar.holiday_effects(network, self.holidays, future).to_numpy()
+        launch = self.launch.copy()
+        seen = exposure.sum(1) > 0
+        first_seen = np.where(seen, np.argmax(exposure > 0, axis=1), panel.n_weeks)
+        launch = np.where(np.isnan(launch), first_seen, launch).astype(np.int64)
+        return lifecycle.SkuHistory(
+            panel.skus, panel.weeks, units, exposure, factor, launch, self.eol, self.groups
+        )
+
+    def means(self, end: int, horizon: int, pair_store: np.ndarray, pair_sku: np.ndarray):
+        """Store x SKU mean demand for the `horizon` weeks from week index `end`."""
+        panel = self.panel.until(end) if end < self.panel.n_weeks else self.panel
+        size = shares.store_sizes(panel, self.stores)
+        history = self.sku_history(panel, size, horizon)
+        rate = self.method(history, horizon)  # (sku, horizon)
+        known = pair_store >= 0
+        affinity = np.ones(len(pair_store))
+        affinity[known] = shares.affinities(panel, size, pair_store[known], pair_sku[known])
+        return rate[pair_sku] * (size[pair_store] * affinity)[:, None]
+
+    def dispersion(self, horizon: int) -> Dispersion:
+        """Spread measured on the last origins: how wrong were we, beyond Poisson noise?"""
+        panel = self.panel
+        store_rows, store_fit, sku_act, sku_fit, steps_s, steps_g = [], [], [], [], [], []
+        for k in range(1, CHECK_ORIGINS + 1):
+            end = panel.n_weeks - k * horizon
+            if end < 26:
+                break
+            rows = panel.rows_between(end, end + horizon)
+            pair_store, pair_sku = panel.store[rows], panel.sku[rows]
+            # One forecast per row of the check window: that row's pair, that row's week.
+            past = panel.until(end)
+            size = shares.store_sizes(past, self.stores)
+            rate = self.method(self.sku_history(past, size, horizon), horizon)
+            affinity = shares.affinities(past, size, pair_store, pair_sku)
+            step = panel.week[rows] - end
+            mu = rate[pair_sku, step] * size[pair_store] * affinity * panel.in_stock[rows]
+            store_rows.append(panel.units[rows])
+            store_fit.append(mu)
+            steps_s.append(step)
+            cell = pair_sku * horizon + step
+            n_cells = len(panel.skus) * horizon
+            sku_act.append(np.bincount(cell, panel.units[rows], n_cells).reshape(-1, horizon))
+            sku_fit.append(np.bincount(cell, mu, n_cells).reshape(-1, horizon))
+        if not store_rows:
+            return Dispersion(store=0.3, sku=(0.05,) * horizon)
+        act_g, fit_g = np.concatenate(sku_act), np.concatenate(sku_fit)
+        by_step = np.array([excess_dispersion(act_g[:, h], fit_g[:, h]) for h in range(horizon)])
+        # Smooth across steps: the error grows with the horizon, roughly linearly.
+        slope, intercept = np.polyfit(np.arange(horizon), by_step, 1) if horizon > 1 else (0.0, by_step[0])
+        sku_phi = np.maximum.accumulate(np.clip(intercept + slope * np.arange(horizon), 0.0, None))
+        total = excess_dispersion(np.concatenate(store_rows), np.concatenate(store_fit))
+        mean_g = float(sku_phi.mean())
+        store_phi = max(0.0, (total - mean_g) / (1.0 + mean_g))
+        del steps_s, steps_g
+        return Dispersion(store=store_phi, sku=tuple(float(x) for x in sku_phi))
+
+
+def _life_dates(panel: Panel, products) -> tuple[np.ndarray, np.ndarray]:
+    n = len(panel.skus)
+    launch = np.full(n, np.nan)
+    eol = np.full(n, 10**9)
+    if products is None:
+        return launch, eol
+    first = panel.weeks[0]
+    attrs = products.reindex(panel.skus)
+    if "launch_date" in attrs.columns:
+        dates = pd.to_datetime(attrs["launch_date"])
+        launch = np.where(dates.isna(), np.nan, ((dates - first) / pd.Timedelta(weeks=1)).to_numpy(dtype=float))
+        launch = np.floor(launch)
+    if "eol_date" in attrs.columns:
+        dates = pd.to_datetime(attrs["eol_date"])
+        # Zero demand in weeks that start after the end-of-life date.
+        idx = np.floor(((dates - first) / pd.Timedelta(weeks=1)).to_numpy(dtype=float))
+        eol = np.where(np.isnan(idx), 10**9, idx).astype(np.int64)
+    return launch, eol
+
+
+def _analogue_groups(skus: pd.Index, products) -> tuple[np.ndarray, ...]:
+    """Analogue groups from specific to general: brand+category, category, all SKUs."""
+    everyone = np.zeros(len(skus), dtype=np.int64)
+    if products is None:
+        return (everyone,)
+    attrs = products.reindex(skus)
+    groups = []
+    for keys in (["brand", "category"], ["category"]):
+        if all(k in attrs.columns for k in keys):
+            frame = attrs[keys].astype(str).fillna("?")
+            groups.append(pd.MultiIndex.from_frame(frame).factorize()[0].astype(np.int64))
+    return (*groups, everyone)

@@ -1,0 +1,143 @@
+"""SKU-level demand rate: the dense series the store forecasts are cut from.
+
+A SKU's network demand is modelled as a *rate per unit of store size in stock* times the
+holiday factor of the week. The rate follows a product life cycle (ramp, peak, decline,
+end of life), so the methods here share one signature, `method(history, horizon) -> frame`
+of future rates (SKU x week), and differ in how they carry the rate forward:
+
+- `level`: exponentially weighted rate, flat (simple exponential smoothing on counts);
+- `lifecycle`: the SKU's own scale times the life-cycle curve of its analogues (same brand
+  and category, else category, else all SKUs) read at the SKU's age: a new SKU with no
+  history gets its analogues' launch curve, a maturing one their decline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SkuHistory:
+    """Network-wide weekly history of every SKU, aligned on one week grid."""
+
+    skus: pd.Index
+    weeks: pd.DatetimeIndex  # history weeks, ending the week before the forecast starts
+    units: np.ndarray  # (sku, week) units sold over the network
+    exposure: np.ndarray  # (sku, week) store size in stock (sum of size x in_stock)
+    factor: np.ndarray  # (week,) holiday factor for history weeks then future weeks
+    launch: np.ndarray  # (sku,) week index of launch on the grid (may be >= len(weeks))
+    eol: np.ndarray  # (sku,) week index after which demand is zero (large if unknown)
+    groups: tuple[np.ndarray, ...]  # analogue groups from specific to general, int codes
+
+    def future_weeks(self, horizon: int) -> pd.DatetimeIndex:
+        return pd.date_range(self.weeks[-1] + pd.Timedelta(weeks=1), periods=horizon, freq="7D")
+
+    def window(self, end: int) -> SkuHistory:
+        """The history as it was before week index `end` (for rolling-origin checks)."""
+        return SkuHistory(
+            self.skus,
+            self.weeks[:end],
+            self.units[:, :end],
+            self.exposure[:, :end],
+            self.factor[: end + (len(self.factor) - len(self.weeks))],
+            self.launch,
+            self.eol,
+            self.groups,
+        )
+
+
+def _life_mask(history: SkuHistory, horizon: int) -> np.ndarray:
+    """1 where a future week lies between launch and end of life, else 0."""
+    t = len(history.weeks) + np.arange(horizon)
+    return ((t[None, :] >= history.launch[:, None]) & (t[None, :] <= history.eol[:, None])).astype(float)
+
+
+def level(history: SkuHistory, horizon: int, *, half_life: float = 6.0) -> np.ndarray:
+    """Flat forecast of the recent deseasonalised rate (ratio of weighted counts)."""
+    n_weeks = len(history.weeks)
+    weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
+    base = history.exposure * history.factor[None, :n_weeks]
+    rate = (history.units @ weights) / np.maximum(base @ weights, 1e-12)
+    future = history.factor[n_weeks : n_weeks + horizon]
+    return rate[:, None] * future[None, :] * _life_mask(history, horizon)
+
+
+def _curves(history: SkuHistory, max_age: int, smooth: int = 5):
+    """Pooled rate by age for every analogue group: list of (rate, support) per grouping."""
+    n_sku, n_weeks = history.units.shape
+    age = np.arange(n_weeks)[None, :] - history.launch[:, None]
+    ok = (age >= 0) & (age < max_age) & (history.exposure > 0)
+    base = history.exposure * history.factor[None, :n_weeks]
+    kernel = np.ones(smooth)
+    out = []
+    for codes in history.groups:
+        n_groups = int(codes.max()) + 1 if len(codes) else 0
+        num = np.zeros((n_groups, max_age))
+        den = np.zeros((n_groups, max_age))
+        cnt = np.zeros((n_groups, max_age))
+        g = np.broadcast_to(codes[:, None], age.shape)[ok]
+        np.add.at(num, (g, age[ok]), history.units[ok])
+        np.add.at(den, (g, age[ok]), base[ok])
+        np.add.at(cnt, (g, age[ok]), 1.0)
+        # Neighbouring ages pooled: a curve, not weekly noise.
+        num = np.apply_along_axis(np.convolve, 1, num, kernel, "same") if n_groups else num
+        den = np.apply_along_axis(np.convolve, 1, den, kernel, "same") if n_groups else den
+        cnt = np.apply_along_axis(np.convolve, 1, cnt, kernel, "same") if n_groups else cnt
+        out.append((num / np.maximum(den, 1e-12), cnt, den > 0))
+    return out
+
+
+def _curve_lookup(history: SkuHistory, curves, ages: np.ndarray, min_support: float) -> np.ndarray:
+    """Rate of each SKU's most specific analogue group at the given ages (sku x k)."""
+    max_age = curves[0][0].shape[1]
+    result = np.full(ages.shape, np.nan)
+    clipped = np.clip(ages, 0, max_age - 1)
+    for codes, (rate, support, has) in zip(history.groups, curves, strict=True):
+        if rate.shape[0] == 0:
+            continue
+        g = np.broadcast_to(codes[:, None], ages.shape)
+        usable = has[g, clipped] & (support[g, clipped] >= min_support) & np.isnan(result)
+        result[usable] = rate[g, clipped][usable]
+    # Ages no analogue has reached yet: hold the oldest known value of the group.
+    for codes, (rate, _support, has) in zip(history.groups[::-1], curves[::-1], strict=True):
+        if rate.shape[0] == 0:
+            continue
+        last = np.array([r[h][-1] if h.any() else np.nan for r, h in zip(rate, has, strict=True)])
+        fill = last[codes][:, None] * np.ones(ages.shape[1])
+        take = np.isnan(result) & ~np.isnan(fill)
+        result[take] = fill[take]
+    return np.nan_to_num(result, nan=0.0)
+
+
+def lifecycle(
+    history: SkuHistory,
+    horizon: int,
+    *,
+    half_life: float = 8.0,
+    prior_units: float = 4.0,
+    min_support: float = 6.0,
+    max_age: int = 160,
+) -> np.ndarray:
+    """Own scale x analogue life-cycle curve at the SKU's future ages."""
+    n_sku, n_weeks = history.units.shape
+    if n_sku == 0:
+        return np.zeros((0, horizon))
+    curves = _curves(history, max_age)
+    past_age = np.arange(n_weeks)[None, :] - history.launch[:, None]
+    curve_past = _curve_lookup(history, curves, past_age, min_support)
+    weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
+    expected = (curve_past * history.exposure * history.factor[None, :n_weeks] * (past_age >= 0)) @ weights
+    observed = history.units @ weights
+    # Shrink the scale toward 1 (the analogues' level) in proportion to the evidence.
+    scale = (observed + prior_units) / (expected + prior_units)
+    scale = np.where(expected + observed > 0, scale, 1.0)
+    future_age = n_weeks + np.arange(horizon)[None, :] - history.launch[:, None]
+    curve_future = _curve_lookup(history, curves, future_age, min_support)
+    future = history.factor[n_weeks : n_weeks + horizon]
+    return scale[:, None] * curve_future * future[None, :] * _life_mask(history, horizon)
+
+
+METHODS = {"level": level, "lifecycle": lifecycle}
