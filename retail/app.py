@@ -1,0 +1,70 @@
+"""The application factory: configuration, database, logging, blueprints and CLI in one place."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from flask import Flask, g, request
+from sqlmodel import Session
+
+from retail import logs
+from retail.config import INSTANCE_DIR, Settings, load_settings
+from retail.db import make_engine, new_session
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    settings = settings or load_settings(**overrides)
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.update(SECRET_KEY=settings.effective_secret_key, SETTINGS=settings,
+                      TESTING=settings.env == "test")
+    if settings.is_sqlite:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    app.extensions["engine"] = make_engine(settings.database_url)
+    logs.configure(settings.log_level, json=settings.log_json)
+
+    _register_request_logging(app)
+    app.teardown_appcontext(_close_session)
+
+    from retail.web.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+    from retail.cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def db_session() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        from flask import current_app
+
+        g.db = new_session(current_app.extensions["engine"])
+    return g.db
+
+
+def _close_session(_exc) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def _register_request_logging(app: Flask) -> None:
+    log = structlog.get_logger("retail.request")
+
+    @app.before_request
+    def _start():
+        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.request_id, g.started = rid, time.perf_counter()
+        structlog.contextvars.bind_contextvars(request_id=rid)
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path not in ("/healthz", "/readyz"):
+            log.info("request", method=request.method, path=request.path, status=response.status_code,
+                     ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1))
+        structlog.contextvars.clear_contextvars()
+        return response

@@ -1,0 +1,12 @@
+"""Command-line adapters: `flask --app wsgi <group> <command>`. Each only parses and calls."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from retail.cli.db import db
+    from retail.cli.demo import demo
+
+    app.cli.add_command(db)
+    app.cli.add_command(demo)

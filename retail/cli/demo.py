@@ -1,0 +1,63 @@
+"""`flask --app wsgi demo load|stats|export`: the demo world."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from retail.demo import inspect as demo_inspect
+
+
+@click.group(help="The generated demo world.")
+def demo():
+    pass
+
+
+@demo.command(help="Generate the demo world and load it into an empty database (skips if loaded).")
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--stores", "n_stores", default=3000, show_default=True, type=int)
+@with_appcontext
+def load(seed: int, n_stores: int):
+    from retail.demo.generate import generate_world
+    from retail.demo.load import DEMO_PASSWORD, AlreadyLoaded, load_world
+
+    engine = current_app.extensions["engine"]
+    if demo_inspect.has_locations(engine):
+        click.echo("demo world already loaded: nothing to do")
+        return
+    started = demo_inspect.clock()
+    world = generate_world(seed=seed, n_stores=n_stores, progress=True)
+    generated = demo_inspect.clock() - started
+    try:
+        report = load_world(engine, world, progress=True)
+    except AlreadyLoaded:
+        click.echo("demo world already loaded: nothing to do")
+        return
+    size = demo_inspect.database_bytes(engine)
+    click.echo(f"generated in {generated:.1f} s, loaded {report.movements} movements, "
+               f"{report.serial_units} serial units and {report.shipments} shipments in {report.seconds:.1f} s; "
+               f"database size {size / 1e6:.1f} MB")
+    click.echo(f"demo sign-ins (password {DEMO_PASSWORD}): admin@example.com, planner1@example.com, "
+               "s0001.manager@stores.example.com, s0001.staff1@stores.example.com, partner@huawei.example.com")
+
+
+@demo.command(help="Print counts of the database's world as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object on one line")
+@with_appcontext
+def stats(as_json: bool):
+    figures = demo_inspect.stats(current_app.extensions["engine"])
+    click.echo(json.dumps(figures, ensure_ascii=False) if as_json else json.dumps(figures, indent=2))
+
+
+@demo.command(help="Write weekly sales, products and stores as Parquet files into DIR.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def export(directory: Path):
+    from retail.demo.export import export_database
+
+    written = export_database(current_app.extensions["engine"], directory)
+    for name, rows in written.items():
+        click.echo(f"{directory / name}: {rows} rows")

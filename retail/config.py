@@ -1,0 +1,49 @@
+"""Settings, read once at start-up from environment variables (see README, "Configuration")."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    env: str = "development"  # APP_ENV: development | test | production
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'retail.db'}"
+    secret_key: SecretStr | None = None
+    smtp_url: str | None = None
+    redis_url: str | None = None
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _secret_required_outside_development(self) -> Settings:
+        if self.env not in ("development", "test") and not self.secret_key:
+            raise ValueError("SECRET_KEY must be set when APP_ENV is not development or test")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key.get_secret_value()
+        return "dev-only-insecure-key"  # development and test only, see the validator
+
+
+def load_settings(**overrides) -> Settings:
+    import os
+
+    values = {}
+    if "APP_ENV" in os.environ:
+        values["env"] = os.environ["APP_ENV"]
+    values.update(overrides)
+    return Settings(**values)

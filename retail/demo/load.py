@@ -1,0 +1,253 @@
+"""Bulk load of a generated demo world into an empty database, keeping the ledger's invariants.
+
+The service layer's verbs post one movement at a time; a three-year world has hundreds of
+thousands, so this path inserts them in bulk, then derives the balances and serial units from
+the very same movements. It checks before writing that no running balance ever goes below zero,
+and it writes everything in one transaction: a crash leaves nothing half loaded.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert, select, text
+from tqdm import tqdm
+
+from retail.models import (
+    Brand,
+    Location,
+    Movement,
+    MovementSerial,
+    Product,
+    SerialUnit,
+    Shipment,
+    ShipmentLine,
+    StockBalance,
+    User,
+)
+from retail.services.accounts import hash_password
+
+DEMO_PASSWORD = "demo-glasses-2026"  # the demo world only; a production start creates no account
+CHUNK = 20_000
+
+
+class AlreadyLoaded(Exception):
+    pass
+
+
+class InconsistentLedger(Exception):
+    pass
+
+
+@dataclass
+class LoadReport:
+    seconds: float
+    movements: int
+    serial_units: int
+    shipments: int
+
+
+def check_ledger(movements: pd.DataFrame) -> None:
+    """Refuse a ledger whose running balance goes below zero anywhere."""
+    ordered = movements.sort_values(["location", "sku", "ts"], kind="stable")
+    running = ordered.groupby(["location", "sku"], sort=False)["quantity"].cumsum()
+    if (running < 0).any():
+        bad = ordered.loc[running[running < 0].index[0]]
+        raise InconsistentLedger(f"stock of {bad['sku']} at {bad['location']} goes negative at {bad['ts']}")
+
+
+def _none(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _none(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _insert(connection, table, rows: list[dict], bar: tqdm | None = None) -> None:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        connection.execute(insert(table), chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+
+
+def load_world(engine: Engine, world, *, progress: bool = True) -> LoadReport:
+    started = time.perf_counter()
+    check_ledger(world.movements)
+    with engine.begin() as connection:
+        if connection.execute(select(Location.id).limit(1)).first() is not None:
+            raise AlreadyLoaded("the database already holds locations")
+        brand_ids = _load_brands(connection, world.brands)
+        product_ids = _load_products(connection, world.products, brand_ids)
+        location_ids = _load_locations(connection, world.dcs, world.stores)
+        _load_users(connection, world.users, location_ids, brand_ids)
+        counts = _load_ledger(connection, world, location_ids, product_ids, progress)
+        if connection.dialect.name == "postgresql":
+            for table in ("movement", "shipment", "shipment_line"):
+                connection.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+    return LoadReport(seconds=time.perf_counter() - started, **counts)
+
+
+def _ids(connection, model, key: str) -> dict[str, int]:
+    return dict(connection.execute(select(getattr(model, key), model.id)).all())
+
+
+def _load_brands(connection, brands: pd.DataFrame) -> dict[str, int]:
+    rows = brands[["code", "name", "name_zh", "lead_time_days", "moq", "contact_email"]]
+    _insert(connection, Brand.__table__, _records(rows))
+    return _ids(connection, Brand, "code")
+
+
+def _load_products(connection, products: pd.DataFrame, brand_ids: dict[str, int]) -> dict[str, int]:
+    rows = products.assign(brand_id=products["brand_code"].map(brand_ids), cost_currency="CNY").rename(
+        columns={"wholesale_cost_cny": "wholesale_cost"})
+    cols = ["sku", "brand_id", "model", "variant", "category", "barcode", "list_price_cny", "list_price_hkd",
+            "wholesale_cost", "cost_currency", "pack_size", "serialised", "launch_date", "eol_date"]
+    records = _records(rows[cols])
+    for r in records:
+        r["serialised"] = bool(r["serialised"])
+        for key in ("launch_date", "eol_date"):
+            r[key] = pd.Timestamp(r[key]).date() if r[key] is not None else None
+    _insert(connection, Product.__table__, records)
+    return _ids(connection, Product, "sku")
+
+
+def _load_locations(connection, dcs: pd.DataFrame, stores: pd.DataFrame) -> dict[str, int]:
+    dc_rows = dcs.assign(kind="dc", status="active", city_tier=1)
+    _insert(connection, Location.__table__,
+            _records(dc_rows[["code", "kind", "name", "city", "market", "currency", "timezone", "status",
+                              "city_tier"]]))
+    dc_ids = _ids(connection, Location, "code")
+    cols = ["code", "name", "city", "city_zh", "province", "city_tier", "market", "currency", "timezone",
+            "partnership", "status", "opened_on", "size_class"]
+    records = _records(stores[cols].assign(city_tier=stores["city_tier"].astype(int)))
+    for r, dc in zip(records, stores["dc_code"], strict=True):
+        r["kind"], r["dc_id"] = "store", dc_ids[dc]
+        r["opened_on"] = pd.Timestamp(r["opened_on"]).date() if r["opened_on"] is not None else None
+    _insert(connection, Location.__table__, records)
+    return _ids(connection, Location, "code")
+
+
+def _load_users(connection, users: pd.DataFrame, location_ids, brand_ids) -> None:
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account: 0.1 s, not 15 min
+    records = []
+    for r in _records(users):
+        records.append({"email": r["email"], "name": r["name"], "role": r["role"], "language": r["language"],
+                        "store_id": location_ids.get(r["store_code"]) if r["store_code"] else None,
+                        "brand_id": brand_ids.get(r["brand_code"]) if r["brand_code"] else None,
+                        "password_hash": password_hash, "active": True, "created_at": pd.Timestamp.now("UTC")})
+    _insert(connection, User.__table__, records)
+
+
+def _load_ledger(connection, world, location_ids, product_ids, progress: bool) -> dict[str, int]:
+    m = world.movements.reset_index(drop=True)
+    frame = pd.DataFrame({
+        "id": np.arange(1, len(m) + 1),
+        "ts": pd.to_datetime(m["ts"], utc=True),
+        "location_id": m["location"].map(location_ids).astype("int64"),
+        "product_id": m["sku"].map(product_ids).astype("int64"),
+        "kind": m["kind"].astype(str),
+        "quantity": m["quantity"].astype("int64"),
+        "unit_price": m["unit_price"].round(2),
+        "currency": m["currency"],
+        "reference": m["reference"],
+    })
+    bar = tqdm(total=len(frame), desc="movements", unit="row", disable=None if progress else True)
+    records = frame.to_dict("records")
+    for r in records:
+        r["ts"] = r["ts"].to_pydatetime()
+        if pd.isna(r["unit_price"]):
+            r["unit_price"], r["currency"] = None, None
+        else:
+            r["unit_price"] = round(float(r["unit_price"]), 2)
+        if not isinstance(r["reference"], str):
+            r["reference"] = None
+    _insert(connection, Movement.__table__, records, bar)
+    bar.close()
+
+    shipments = _load_shipments(connection, world, frame, location_ids)
+    balances = _balances(frame, shipments)
+    _insert(connection, StockBalance.__table__, _records(balances))
+    serials = _load_serials(connection, world, frame, balances, product_ids)
+    return {"movements": len(frame), "serial_units": serials, "shipments": len(shipments)}
+
+
+def _load_shipments(connection, world, frame: pd.DataFrame, location_ids) -> pd.DataFrame:
+    """Shipments and their lines, the lines taken from the transfer_out movements they caused."""
+    ships = world.shipments.reset_index(drop=True)
+    if ships.empty:
+        return pd.DataFrame(columns=["id", "to_location_id", "product_id", "quantity", "open"])
+    ships = ships.assign(id=np.arange(1, len(ships) + 1))
+    received = pd.to_datetime(ships["received_at"], utc=True)
+    rows = pd.DataFrame({
+        "id": ships["id"], "reference": ships["reference"],
+        "from_location_id": ships["from_location"].map(location_ids),
+        "to_location_id": ships["to_location"].map(location_ids).astype("int64"),
+        "status": np.where(received.isna(), "in_transit", "received"),
+        "shipped_at": pd.to_datetime(ships["shipped_at"], utc=True),
+        "expected_at": pd.to_datetime(ships["expected_at"], utc=True), "received_at": received,
+    })
+    records = _records(rows)
+    for r in records:
+        for key in ("shipped_at", "expected_at", "received_at"):
+            r[key] = r[key].to_pydatetime() if r[key] is not None else None
+        r["from_location_id"] = int(r["from_location_id"]) if r["from_location_id"] is not None else None
+    _insert(connection, Shipment.__table__, records)
+    outs = frame[frame["kind"] == "transfer_out"]
+    lines = (outs.assign(quantity=-outs["quantity"]).merge(
+        ships[["reference", "id"]].rename(columns={"id": "shipment_id"}), on="reference")
+        .groupby(["shipment_id", "product_id"], as_index=False)["quantity"].sum())
+    ins = frame[frame["kind"] == "transfer_in"].groupby(["reference", "product_id"])["quantity"].sum()
+    lines = lines.merge(ships[["id", "reference", "to_location"]], left_on="shipment_id", right_on="id")
+    got = ins.reindex(pd.MultiIndex.from_frame(lines[["reference", "product_id"]])).to_numpy()
+    lines["received_quantity"] = pd.array(np.where(np.isnan(got), np.nan, got)).astype("Int64")
+    _insert(connection, ShipmentLine.__table__,
+            _records(lines[["shipment_id", "product_id", "quantity", "received_quantity"]]))
+    lines["to_location_id"] = lines["to_location"].map(location_ids)
+    lines["open"] = lines["received_quantity"].isna().to_numpy()
+    return lines
+
+
+def _balances(frame: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    keys = ["location_id", "product_id"]
+    demo = frame[frame["kind"].isin(["demo_in", "demo_out"])].assign(demo=lambda d: -d["quantity"])
+    transit = lines[lines["open"]].rename(columns={"to_location_id": "location_id", "quantity": "in_transit"})
+    out = (frame.groupby(keys)["quantity"].sum().rename("on_hand").to_frame()
+           .join(demo.groupby(keys)["demo"].sum(), how="outer")
+           .join(transit.groupby(keys)["in_transit"].sum(), how="outer")
+           .fillna(0).astype("int64").reset_index())
+    out["reserved"] = 0
+    out["updated_at"] = pd.Timestamp.now("UTC").to_pydatetime()
+    return out
+
+
+def _load_serials(connection, world, frame, balances, product_ids) -> int:
+    """Serial units for serialised SKUs: one per unit sold (linked to its sale) and one per unit held."""
+    serialised = set(world.products.loc[world.products["serialised"].astype(bool), "sku"].map(product_ids))
+    sales = frame[(frame["kind"] == "sale") & frame["product_id"].isin(serialised)]
+    sold = pd.DataFrame({"movement_id": np.repeat(sales["id"].to_numpy(), -sales["quantity"].to_numpy()),
+                         "product_id": np.repeat(sales["product_id"].to_numpy(), -sales["quantity"].to_numpy())})
+    sold["location_id"], sold["state"] = None, "sold"
+    held = balances[balances["product_id"].isin(serialised)]
+    parts = [sold]
+    for column, state in (("on_hand", "in_stock"), ("demo", "demo"), ("in_transit", "in_transit")):
+        counts = held[column].clip(lower=0).to_numpy()
+        parts.append(pd.DataFrame({"movement_id": None, "state": state,
+                                   "product_id": np.repeat(held["product_id"].to_numpy(), counts),
+                                   "location_id": np.repeat(held["location_id"].to_numpy(), counts)}))
+    units = pd.concat(parts, ignore_index=True)
+    number = units.groupby("product_id").cumcount() + 1
+    units["serial"] = ("SN" + units["product_id"].astype(str).str.zfill(4) + "-"
+                       + number.astype(str).str.zfill(7))
+    units["updated_at"] = pd.Timestamp.now("UTC").to_pydatetime()
+    records = _records(units[["serial", "product_id", "location_id", "state", "updated_at"]])
+    for r in records:
+        r["location_id"] = int(r["location_id"]) if r["location_id"] is not None else None
+    _insert(connection, SerialUnit.__table__, records)
+    links = units.loc[units["state"] == "sold", ["movement_id", "serial"]]
+    _insert(connection, MovementSerial.__table__, _records(links.astype({"movement_id": "int64"})))
+    return len(units)

@@ -1,0 +1,1 @@
+"""Server-rendered pages for store staff, planners and admins."""
