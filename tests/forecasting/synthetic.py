@@ -60,6 +60,7 @@ def world(
             "category": ["audio", "audio", "camera"],
             "launch_date": [FIRST_WEEK] * 3,
             "eol_date": [pd.NaT, eol, pd.NaT],
+            "list_price": [1499.0, 1999.0, 2999.0],
         },
         index=pd.Index(skus, name="sku"),
     )

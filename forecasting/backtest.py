@@ -1,0 +1,192 @@
+"""Rolling-origin backtest: `python -m forecasting.backtest --data DIR [--folds 4] [--horizon 13]`.
+
+DIR holds sales, products and stores as Parquet or CSV (the demo export). For each fold the
+origin moves back by one horizon; every method sees only the weeks before it. The evaluated
+series of a fold are the store x SKU pairs ranged (with a row) in its test weeks, and each
+level (store x SKU, SKU x province, SKU x network, brand x network) sums those same pairs.
+Baselines are fitted on each level's own series (their strongest form); ours is forecast at
+store x SKU and summed with `forecasting.aggregate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from forecasting.aggregate import aggregate
+from forecasting import baselines, metrics
+from forecasting.core import forecast
+from forecasting.distribution import count_quantiles, excess_dispersion
+from forecasting.validation import check_products, check_sales, check_stores, quantile_columns
+
+LEVELS = {"store_sku": ["store", "sku"], "sku_province": ["sku", "province"], "sku_network": ["sku"],
+          "brand_network": ["brand"]}
+OURS = "ours"
+
+
+def read_table(data: Path, name: str) -> pd.DataFrame:
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        path = data / f"{name}{suffix}"
+        if path.exists():
+            return reader(path)
+    raise FileNotFoundError(f"{data} has no {name}.parquet or {name}.csv")
+
+
+def load_world(data: str | Path):
+    data = Path(data)
+    sales = check_sales(read_table(data, "sales"))
+    return sales, check_products(read_table(data, "products")), check_stores(read_table(data, "stores"))
+
+
+def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False):
+    """Score every method on every level; returns (table, examples for the plot)."""
+    weeks = pd.date_range(sales["week"].min(), sales["week"].max(), freq="7D")
+    pairs = sales[["store", "sku"]].drop_duplicates().reset_index(drop=True)
+    pair_index = pd.MultiIndex.from_frame(pairs)
+    row_pair = pair_index.get_indexer(pd.MultiIndex.from_frame(sales[["store", "sku"]]))
+    row_week = ((sales["week"] - weeks[0]) // pd.Timedelta(weeks=1)).to_numpy()
+    dense = np.zeros((len(pairs), len(weeks)), dtype=np.float32)
+    dense[row_pair, row_week] = sales["units"].to_numpy()
+    present = sparse.csr_matrix((np.ones(len(row_pair)), (row_pair, row_week)), shape=dense.shape)
+    attrs = pairs.join(products[["brand", "list_price"]], on="sku").join(stores[["province"]], on="store")
+    price = attrs["list_price"].fillna(attrs["list_price"].median()).to_numpy()
+    methods = {**baselines.BASELINES, **baselines.statsforecast_baselines()}
+    rows, examples = [], None
+    for fold in range(folds, 0, -1):
+        origin = len(weeks) - fold * horizon
+        if origin < 52:
+            continue
+        ranged = np.asarray(present[:, origin : origin + horizon].sum(axis=1)).ravel() > 0
+        sub = attrs[ranged].reset_index(drop=True)
+        hist = dense[ranged, :origin].astype(float)
+        act = dense[ranged, origin : origin + horizon].astype(float)
+        revenue = hist[:, -13:].sum(axis=1) * price[ranged]
+        ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
+                        progress=progress, start=weeks[origin])
+        for level, keys in LEVELS.items():
+            codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
+            group = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                      shape=(len(labels), len(codes)))
+            h, a, w = group @ hist, group @ act, group @ revenue
+            scored = {OURS: _ours_at(ours, level, keys, labels, products, stores, quantiles, horizon)}
+            for name, method in methods.items():
+                if name.startswith("sf_") and len(labels) > 5000:
+                    continue  # a per-series loop: only on the aggregate levels
+                scored[name] = _baseline(method, h, weeks[:origin], horizon, quantiles)
+            for name, (mean, qs) in scored.items():
+                rows.append(_score(level, name, fold, h, a, w, mean, qs, quantiles))
+            if level == "sku_network" and fold == 1:
+                examples = (labels, weeks, h, a, *scored[OURS], origin)
+    table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
+    return table.drop(columns="fold").reset_index(), examples
+
+
+def _ours_at(frame, level, keys, labels, products, stores, quantiles, horizon):
+    out = aggregate(frame, level, products=products, stores=stores)
+    index = pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out[keys[0]])
+    target = labels if len(keys) > 1 else pd.Index(labels.get_level_values(0))
+    slot = target.get_indexer(index)
+    step = ((out["week"] - out["week"].min()) // pd.Timedelta(weeks=1)).to_numpy()
+    mean = np.zeros((len(labels), horizon))
+    mean[slot, step] = out["mean"].to_numpy()
+    qs = np.zeros((len(labels), horizon, len(quantiles)))
+    for j, col in enumerate(quantile_columns(quantiles)):
+        qs[slot, step, j] = out[col].to_numpy()
+    return mean, qs
+
+
+def _baseline(method, history, weeks, horizon, quantiles):
+    """Mean from the method; spread from its own error on the horizon before the origin."""
+    frame = pd.DataFrame(history, columns=weeks)
+    mean = np.clip(method(frame, horizon).to_numpy(), 0, None)
+    check = np.clip(method(frame.iloc[:, :-horizon], horizon).to_numpy(), 0, None)
+    phi = excess_dispersion(history[:, -horizon:].ravel(), check.ravel())
+    qs = count_quantiles(mean.ravel(), phi, quantiles).reshape(*mean.shape, len(quantiles))
+    return mean, qs
+
+
+def _score(level, method, fold, history, actual, weight, mean, qs, quantiles):
+    row = {
+        "level": level,
+        "method": method,
+        "fold": fold,
+        "wrmsse": metrics.wrmsse(history, actual, mean, weight),
+        "wspl": metrics.wspl(history, actual, qs, quantiles, weight),
+        "bias": metrics.bias(actual, mean),
+    }
+    for j, col in enumerate(quantile_columns(quantiles)):
+        below, at_or_below = metrics.calibration(actual, qs[..., j])
+        row[f"{col}_below"], row[f"{col}_at_or_below"] = below, at_or_below
+    return row
+
+
+def plot(examples, path: Path, n: int = 4) -> None:
+    """History, actuals, forecast mean and 80/95% bands of the top SKUs of the last fold."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    labels, weeks, hist, act, mean, qs, origin = examples
+    top = np.argsort(-hist[:, -26:].sum(axis=1))[:n]
+    fig = Figure(figsize=(11, 2.6 * n))
+    FigureCanvasAgg(fig)
+    past, future = weeks[max(0, origin - 52) : origin], weeks[origin : origin + mean.shape[1]]
+    for k, i in enumerate(top):
+        ax = fig.add_subplot(n, 1, k + 1)
+        ax.plot(past, hist[i, -len(past) :], color="0.4", label="history")
+        ax.plot(future, act[i], color="black", marker=".", label="actual")
+        ax.plot(future, mean[i], color="tab:blue", label="forecast mean")
+        ax.fill_between(future, 0, qs[i, :, -1], color="tab:blue", alpha=0.15, label=f"<= top quantile")
+        ax.fill_between(future, 0, qs[i, :, min(1, qs.shape[2] - 1)], color="tab:blue", alpha=0.2)
+        ax.set_title(f"SKU {labels[i][0] if isinstance(labels[i], tuple) else labels[i]} x network", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="directory with sales, products, stores (.parquet or .csv)")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--horizon", type=int, default=13)
+    parser.add_argument("--quantiles", default="0.5,0.8,0.95")
+    parser.add_argument("--out", default="out/backtest", help="directory for backtest.csv and backtest.png")
+    parser.add_argument("--json", action="store_true", help="print the table as a JSON list of rows")
+    args = parser.parse_args(argv)
+    quantiles = tuple(float(q) for q in args.quantiles.split(","))
+    sales, products, stores = load_world(args.data)
+    table, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
+                          quantiles=quantiles, progress=not args.json)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "backtest.csv", index=False)
+    if examples is not None:
+        plot(examples, out / "backtest.png")
+    if args.json:
+        print(json.dumps(_json_rows(table, quantiles), indent=1))
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 3):
+            for level, part in table.groupby("level", sort=False):
+                print(f"\n== {level} ==")
+                print(part.drop(columns="level").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"\nwrote {out / 'backtest.csv'} and {out / 'backtest.png'}", file=sys.stderr)
+    return 0
+
+
+def _json_rows(table, quantiles):
+    rows = []
+    for rec in table.to_dict("records"):
+        row = {k: rec[k] for k in ("level", "method", "wrmsse", "wspl", "bias")}
+        for col in quantile_columns(quantiles):
+            row[col] = {"below": rec[f"{col}_below"], "at_or_below": rec[f"{col}_at_or_below"]}
+        rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
