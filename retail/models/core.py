@@ -1,4 +1,4 @@
-"""The domain model: tables of record. Constraints are declared here, once.
+"""The core domain model: catalogue, locations, stock ledger, people. Constraints are declared here, once.
 
 Money is stored as NUMERIC with its ISO currency next to it; times are UTC.
 The stock ledger is `Movement` (append-only, quantity signed by its effect on the
@@ -13,6 +13,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
+
+__all__ = ['Category', 'LocationKind', 'Partnership', 'LocationStatus', 'MovementKind', 'SerialState', 'Role', 'ShipmentStatus', 'Brand', 'Product', 'Location', 'StockBalance', 'Movement', 'SerialUnit', 'MovementSerial', 'Shipment', 'ShipmentLine', 'User', 'AuditLog', 'utcnow', 'UtcDateTime', 'Money']
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,6 @@
+"""The domain model: the tables of record, one module per area. Importing this package registers
+every table on SQLModel.metadata (what the migrations compare against)."""
+from retail.models.core import *  # noqa: F403
+from retail.models.core import utcnow  # noqa: F401
+
+# Areas added later register their tables by being imported here:
