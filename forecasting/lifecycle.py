@@ -86,30 +86,60 @@ def _curves(history: SkuHistory, max_age: int, smooth: int = 5):
         num = np.apply_along_axis(np.convolve, 1, num, kernel, "same") if n_groups else num
         den = np.apply_along_axis(np.convolve, 1, den, kernel, "same") if n_groups else den
         cnt = np.apply_along_axis(np.convolve, 1, cnt, kernel, "same") if n_groups else cnt
-        out.append((num / np.maximum(den, 1e-12), cnt, den > 0))
+        out.append((num / np.maximum(den, 1e-12), cnt, num, den))
     return out
 
 
-def _curve_lookup(history: SkuHistory, curves, ages: np.ndarray, min_support: float) -> np.ndarray:
-    """Rate of each SKU's most specific analogue group at the given ages (sku x k)."""
-    max_age = curves[0][0].shape[1]
-    result = np.full(ages.shape, np.nan)
-    clipped = np.clip(ages, 0, max_age - 1)
-    for codes, (rate, support, has) in zip(history.groups, curves, strict=True):
+def _held(rate_num, den, support, min_support, last_ages: int = 8) -> np.ndarray:
+    """Per group: pooled rate over its last `last_ages` well-supported ages (NaN if none)."""
+    out = np.full(len(rate_num), np.nan)
+    for g in range(len(rate_num)):
+        ok = np.nonzero(support[g] >= min_support)[0]
+        if len(ok):
+            tail = ok[-last_ages:]
+            out[g] = rate_num[g, tail].sum() / max(den[g, tail].sum(), 1e-12)
+    return out
+
+
+def _curve_lookup(history: SkuHistory, curves, past_age, future_age, min_support: float):
+    """Each SKU's analogue curve at its past and future ages, read from one group per SKU.
+
+    The group is the most specific one that has seen the SKU's first future age; one group
+    per SKU keeps the ratio future/past free of level differences between groups. Ages past
+    the group's experience hold its latest level.
+    """
+    n_sku = len(past_age)
+    chosen = np.full(n_sku, -1)
+    first_future = np.clip(future_age[:, 0], 0, None)
+    for level, (codes, (rate, support, num, den)) in enumerate(zip(history.groups, curves, strict=True)):
         if rate.shape[0] == 0:
             continue
-        g = np.broadcast_to(codes[:, None], ages.shape)
-        usable = has[g, clipped] & (support[g, clipped] >= min_support) & np.isnan(result)
-        result[usable] = rate[g, clipped][usable]
-    # Ages no analogue has reached yet: hold the oldest known value of the group.
-    for codes, (rate, _support, has) in zip(history.groups[::-1], curves[::-1], strict=True):
-        if rate.shape[0] == 0:
-            continue
-        last = np.array([r[h][-1] if h.any() else np.nan for r, h in zip(rate, has, strict=True)])
-        fill = last[codes][:, None] * np.ones(ages.shape[1])
-        take = np.isnan(result) & ~np.isnan(fill)
-        result[take] = fill[take]
-    return np.nan_to_num(result, nan=0.0)
+        a = np.clip(first_future, 0, rate.shape[1] - 1)
+        seen = (support[codes, a] >= min_support) | (support[codes].max(axis=1) >= min_support)
+        chosen[(chosen < 0) & seen] = level
+    chosen[chosen < 0] = len(history.groups) - 1
+    out = []
+    for ages in (past_age, future_age):
+        result = np.zeros(ages.shape)
+        for level, (codes, (rate, support, num, den)) in enumerate(zip(history.groups, curves, strict=True)):
+            rows = chosen == level
+            if not rows.any() or rate.shape[0] == 0:
+                continue
+            g = codes[rows][:, None]
+            a = np.clip(ages[rows], 0, rate.shape[1] - 1)
+            held = _held(num, den, support, min_support)[codes[rows]][:, None]
+            beyond = (ages[rows] > _last_supported(support, min_support)[codes[rows]][:, None]) | (
+                support[g, a] < min_support
+            )
+            value = np.where(beyond, held, rate[g, a])
+            result[rows] = np.nan_to_num(np.where(ages[rows] >= 0, value, 0.0))
+        out.append(result)
+    return out
+
+
+def _last_supported(support, min_support) -> np.ndarray:
+    ok = support >= min_support
+    return np.where(ok.any(axis=1), support.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1), -1)
 
 
 def lifecycle(
@@ -127,15 +157,14 @@ def lifecycle(
         return np.zeros((0, horizon))
     curves = _curves(history, max_age)
     past_age = np.arange(n_weeks)[None, :] - history.launch[:, None]
-    curve_past = _curve_lookup(history, curves, past_age, min_support)
+    future_age = n_weeks + np.arange(horizon)[None, :] - history.launch[:, None]
+    curve_past, curve_future = _curve_lookup(history, curves, past_age, future_age, min_support)
     weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
     expected = (curve_past * history.exposure * history.factor[None, :n_weeks] * (past_age >= 0)) @ weights
     observed = history.units @ weights
     # Shrink the scale toward 1 (the analogues' level) in proportion to the evidence.
     scale = (observed + prior_units) / (expected + prior_units)
     scale = np.where(expected + observed > 0, scale, 1.0)
-    future_age = n_weeks + np.arange(horizon)[None, :] - history.launch[:, None]
-    curve_future = _curve_lookup(history, curves, future_age, min_support)
     future = history.factor[n_weeks : n_weeks + horizon]
     return scale[:, None] * curve_future * future[None, :] * _life_mask(history, horizon)
 
