@@ -95,8 +95,8 @@ def _held(rate_num, den, support, min_support, last_ages: int = 8) -> np.ndarray
     out = np.full(len(rate_num), np.nan)
     for g in range(len(rate_num)):
         ok = np.nonzero(support[g] >= min_support)[0]
-        if len(ok):
-            tail = ok[-last_ages:]
+        tail = ok[-last_ages:] if len(ok) else np.nonzero(den[g] > 0)[0]
+        if len(tail):
             out[g] = rate_num[g, tail].sum() / max(den[g, tail].sum(), 1e-12)
     return out
 
@@ -148,7 +148,7 @@ def lifecycle(
     *,
     half_life: float = 8.0,
     prior_units: float = 4.0,
-    min_support: float = 6.0,
+    min_support: float = 3.0,
     max_age: int = 160,
 ) -> np.ndarray:
     """Own scale x analogue life-cycle curve at the SKU's future ages."""

@@ -87,7 +87,7 @@ def test_sku_past_end_of_life_forecasts_zero():
 def test_new_sku_without_history_gets_an_analogue_launch_forecast():
     sales, products, stores = world()
     start = sales["week"].max() + pd.Timedelta(weeks=1)
-    products.loc["A3"] = ["Acme", "audio", start, pd.NaT]
+    products.loc["A3"] = ["Acme", "audio", start, pd.NaT, 1799.0]
     assortment = pd.concat(
         [sales[["store", "sku"]].drop_duplicates(), pd.DataFrame({"store": ["S0", "S1"], "sku": "A3"})]
     )
@@ -100,7 +100,7 @@ def test_new_sku_without_history_gets_an_analogue_launch_forecast():
 def test_new_sku_is_zero_before_its_launch_date():
     sales, products, stores = world()
     start = sales["week"].max() + pd.Timedelta(weeks=1)
-    products.loc["A3"] = ["Acme", "audio", start + pd.Timedelta(weeks=2), pd.NaT]
+    products.loc["A3"] = ["Acme", "audio", start + pd.Timedelta(weeks=2), pd.NaT, 1799.0]
     assortment = pd.DataFrame({"store": ["S0"], "sku": ["A3"]})
     out = forecasting.forecast(sales, horizon=4, products=products, stores=stores, assortment=assortment)
     assert out["mean"].gt(0).tolist() == [False, False, True, True]
