@@ -60,21 +60,22 @@ def croston_sba(history: pd.DataFrame, horizon: int, *, alpha: float = 0.1) -> p
     return _frame(history, np.repeat(mean[:, None], horizon, axis=1), horizon)
 
 
-def tsb(history: pd.DataFrame, horizon: int, *, alpha: float = 0.1, beta: float = 0.05) -> pd.DataFrame:
+def tsb(history: pd.DataFrame, horizon: int, *, alpha: float = 0.1, beta: float = 0.1) -> pd.DataFrame:
     """Teunter-Syntetos-Babai: demand probability updated every week, so it decays to zero
     when a product stops selling (Croston never does)."""
     y = history.to_numpy(dtype=float)
     n = len(y)
-    prob = np.full(n, np.nan)
-    size = np.full(n, np.nan)
-    for t in range(y.shape[1]):
+    if y.shape[1] == 0:
+        return _frame(history, np.zeros((n, horizon)), horizon)
+    # As in statsforecast: both smoothers start at the first week of the history.
+    prob = (y[:, 0] > 0).astype(float)
+    size = np.where(y[:, 0] > 0, y[:, 0], np.nan)
+    for t in range(1, y.shape[1]):
         sold = y[:, t] > 0
-        started = ~np.isnan(prob)
-        first = sold & ~started
-        prob[first] = 1.0
+        prob += beta * (sold - prob)
+        first = sold & np.isnan(size)
         size[first] = y[first, t]
-        prob[started] += beta * (sold[started] - prob[started])
-        update = sold & started
+        update = sold & ~first
         size[update] += alpha * (y[update, t] - size[update])
     mean = np.nan_to_num(prob * size)
     return _frame(history, np.repeat(mean[:, None], horizon, axis=1), horizon)

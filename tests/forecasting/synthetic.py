@@ -73,3 +73,60 @@ def world(
         index=pd.Index([f"S{i}" for i in range(n_stores)], name="store"),
     )
     return sales, products, stores
+
+
+def demo_like(n_stores: int = 300, n_skus: int = 40, seed: int = 0, per_store_year: float = 10.0):
+    """A small world shaped like the demo: life-cycle curves, festival weeks, sparse sales.
+
+    Returns sales (rows only for ranged weeks, with in_stock), products and stores.
+    """
+    rng = np.random.default_rng(seed)
+    grid = weeks(156, pd.Timestamp("2023-11-27"))
+    launch = rng.integers(-60, 140, n_skus)
+    life = rng.integers(78, 96, n_skus)
+    ramp = rng.integers(8, 13, n_skus)
+    t = np.arange(156)[None, :] - launch[:, None]
+    after = np.clip((t - ramp[:, None]) / (life - ramp)[:, None], 0, 1)
+    curve = np.where((t >= 0) & (t < life[:, None]), np.clip(t / ramp[:, None], 0, 1) ** 1.5 * (1 - 0.75 * after), 0)
+    season = np.ones(156)
+    for day, factor in (("-01-25", 1.3), ("-06-16", 1.6), ("-11-10", 1.7), ("-10-01", 1.4)):
+        for year in (2024, 2025, 2026):
+            season[np.argmin(np.abs(grid - pd.Timestamp(f"{year}{day}")))] *= factor
+    size = rng.lognormal(0, 0.7, n_stores)
+    pop = rng.lognormal(0, 0.6, n_skus)
+    carried = rng.random((n_stores, n_skus)) < 0.35
+    s_idx, k_idx = np.nonzero(carried)
+    lam = (size[s_idx, None] * pop[k_idx, None] * rng.lognormal(0, 0.3, len(s_idx))[:, None]) * curve[k_idx] * season
+    lam *= per_store_year * n_stores * 3 / lam.sum()
+    in_stock = np.where(rng.random(lam.shape) < 0.1, rng.random(lam.shape), 1.0)
+    units = rng.poisson(lam * in_stock)
+    live = curve[k_idx] > 0
+    r, w = np.nonzero(live)
+    sales = pd.DataFrame(
+        {
+            "store": np.array([f"S{i:04d}" for i in range(n_stores)])[s_idx[r]],
+            "sku": np.array([f"K{j:03d}" for j in range(n_skus)])[k_idx[r]],
+            "week": grid[w],
+            "units": units[r, w],
+            "in_stock": in_stock[r, w],
+        }
+    )
+    products = pd.DataFrame(
+        {
+            "brand": [f"B{j % 8}" for j in range(n_skus)],
+            "category": [("audio", "camera", "ar")[j % 3] for j in range(n_skus)],
+            "launch_date": grid[0] + pd.to_timedelta(launch * 7, unit="D"),
+            "eol_date": grid[0] + pd.to_timedelta((launch + life) * 7 - 1, unit="D"),
+            "list_price": rng.choice([999.0, 1499.0, 2499.0, 3999.0], n_skus),
+        },
+        index=pd.Index([f"K{j:03d}" for j in range(n_skus)], name="sku"),
+    )
+    stores = pd.DataFrame(
+        {
+            "province": rng.choice(["Guangdong", "Zhejiang", "Sichuan", "Hong Kong"], n_stores),
+            "market": "CN",
+            "size_class": np.where(size > 1.5, "L", np.where(size > 0.7, "M", "S")),
+        },
+        index=pd.Index([f"S{i:04d}" for i in range(n_stores)], name="store"),
+    )
+    return sales, products, stores
