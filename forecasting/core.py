@@ -69,9 +69,13 @@ def forecast(
     pair_store = panel.stores.get_indexer(pairs["store"])
     pair_sku = panel.skus.get_indexer(pairs["sku"])
 
-    model = _Model(panel, products, stores, holidays, method, progress)
-    dispersion = model.dispersion(horizon)
-    mean = model.means(panel.n_weeks, horizon, pair_store, pair_sku)  # (pairs, horizon)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=CHECK_ORIGINS + 1, desc="forecast", unit="origin", disable=None if progress else True) as bar:
+        model = _Model(panel, products, stores, holidays, method, bar)
+        dispersion = model.dispersion(horizon)
+        mean = model.means(panel.n_weeks, horizon, pair_store, pair_sku)  # (pairs, horizon)
+        bar.update(1)
 
     weeks = pd.date_range(start, periods=horizon, freq="7D").astype("datetime64[ns]")
     n = len(pairs)
@@ -94,13 +98,13 @@ def forecast(
 class _Model:
     """Fits at a given origin (week index) of the panel; holds what all origins share."""
 
-    def __init__(self, panel: Panel, products, stores, holidays, method: str, progress: bool):
+    def __init__(self, panel: Panel, products, stores, holidays, method: str, bar):
         self.panel = panel
         self.products = products
         self.stores = stores
         self.holidays = holidays
         self.method = lifecycle.METHODS[method]
-        self.progress = progress
+        self.bar = bar
         self.launch, self.eol = _life_dates(panel, products)
         self.groups = _analogue_groups(panel.skus, products)
 
@@ -152,6 +156,7 @@ class _Model:
             n_cells = len(panel.skus) * horizon
             sku_act.append(np.bincount(cell, panel.units[rows], n_cells).reshape(-1, horizon))
             sku_fit.append(np.bincount(cell, mu, n_cells).reshape(-1, horizon))
+            self.bar.update(1)
         if not store_rows:
             return Dispersion(store=0.3, sku=(0.05,) * horizon)
         act_g, fit_g = np.concatenate(sku_act), np.concatenate(sku_fit)
