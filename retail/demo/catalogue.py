@@ -82,7 +82,7 @@ def daily_seasonality(start: date, days: int, holidays: pd.DataFrame) -> np.ndar
     """Multiplier of demand per day: weekends, festivals, shopping seasons; mean about 1 over a year."""
     dates = pd.date_range(start, periods=days, freq="D")
     mult = np.ones(days)
-    mult *= np.where(dates.dayofweek >= 5, 1.35, 0.93)
+    mult *= np.where(dates.day_of_week >= 5, 1.35, 0.93)
     kinds = holidays.assign(date=pd.to_datetime(holidays["date"]))
     uplift = {
         "cny": 0.55, "618": 1.45, "double11": 1.5, "national_day": 1.6, "back_to_school": 1.25,

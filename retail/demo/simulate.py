@@ -272,7 +272,7 @@ def simulate(
                ref=np.full(len(out), -1))
         back_in = demo_in_cal.get(d, empty)
         demo_back(back_in[on_display[back_in]], d, T_STORE_OPS)
-        _corrections(live, onhand, d, rng, ev)
+        _corrections(live[cells.list_day[live] <= d], onhand, d, rng, ev)
         # 14:00 closing stores send everything back to their DC; end-of-life leftovers are cleared.
         for s in close_cal.get(d, ()):
             own = np.arange(store_cells[s], store_cells[s + 1])

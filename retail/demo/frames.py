@@ -1,0 +1,160 @@
+"""Frames for forecasting, computed from a stock ledger with pandas and numpy only.
+
+`weekly_sales` serves both the generated world and a ledger exported from the database,
+so it relies on nothing but the columns ts, location, sku, kind and quantity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+SALES_COLUMNS = ["store", "sku", "week", "units", "in_stock"]
+
+
+def _local_days(ts: pd.Series, timezone: pd.Series) -> np.ndarray:
+    """Local calendar day of each timestamp, as days since 1970-01-01."""
+    days = np.empty(len(ts), np.int64)
+    for tz, rows in timezone.groupby(timezone.to_numpy(), sort=True).groups.items():
+        pos = timezone.index.get_indexer(rows)
+        local = ts.iloc[pos].dt.tz_convert(tz).dt.tz_localize(None)
+        days[pos] = local.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return days
+
+
+def _week(day: np.ndarray) -> np.ndarray:
+    """ISO week number counted from the week of 1970-01-01 (day 4, 1970-01-05, is a Monday)."""
+    return (day + 3) // 7
+
+
+def weekly_sales(movements: pd.DataFrame, stores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Units sold and share of days in stock per store, SKU and ISO week (Monday, store local time).
+
+    A day counts as in stock when the store had the SKU on hand at the start or at the end of
+    the day, or sold it that day. Weeks appear from the first delivery on, whenever the SKU
+    was on hand at some point of the week; returns are not subtracted from units.
+    """
+    missing = {"ts", "location", "sku", "kind", "quantity"} - set(movements.columns)
+    if missing:
+        raise ValueError(f"movements lacks columns {sorted(missing)}; pass the stock ledger frame.")
+    if stores is not None:
+        at_store = movements["location"].isin(stores["code"])
+        tz_of = stores.set_index("code")["timezone"]
+    else:
+        at_store = ~movements["location"].astype(str).str.startswith("DC")
+        tz_of = None
+    ledger = movements.loc[at_store, ["ts", "location", "sku", "kind", "quantity"]].reset_index(drop=True)
+    if ledger.empty:
+        return _empty()
+    ts = pd.to_datetime(ledger["ts"], utc=True)
+    timezone = (ledger["location"].map(tz_of).fillna(DEFAULT_TIMEZONE) if tz_of is not None
+                else pd.Series(DEFAULT_TIMEZONE, index=ledger.index))
+    day = _local_days(ts, timezone)
+    all_ts = pd.to_datetime(movements["ts"], utc=True)
+    last_day = int(all_ts.max().tz_convert(DEFAULT_TIMEZONE).tz_localize(None).to_datetime64()
+                   .astype("datetime64[D]").astype(np.int64))
+    last_day = max(last_day, int(day.max()))
+
+    # Sorted codes make the (cell, week) order the (store, sku, week) order of the result.
+    loc_code, loc_names = pd.factorize(ledger["location"], sort=True)
+    sku_code, sku_names = pd.factorize(ledger["sku"], sort=True)
+    cell = loc_code.astype(np.int64) * len(sku_names) + sku_code
+    qty = ledger["quantity"].to_numpy(np.int64)
+    sold = np.where(ledger["kind"].to_numpy() == "sale", -qty, 0)
+
+    # One entry per (cell, day) that has movements, in order.
+    order = np.lexsort((day, cell))
+    cell, day, qty, sold = cell[order], day[order], qty[order], sold[order]
+    new = np.ones(len(cell), bool)
+    new[1:] = (cell[1:] != cell[:-1]) | (day[1:] != day[:-1])
+    starts = np.nonzero(new)[0]
+    cell, day = cell[starts], day[starts]
+    net = np.add.reduceat(qty, starts)
+    units = np.add.reduceat(sold, starts)
+    first_of_cell = np.ones(len(cell), bool)
+    first_of_cell[1:] = cell[1:] != cell[:-1]
+    running = np.cumsum(net)
+    group_start = np.maximum.accumulate(np.where(first_of_cell, np.arange(len(cell)), 0))
+    end_balance = running - (running - net)[group_start]
+    start_balance = end_balance - net
+    event_in_stock = ((start_balance > 0) | (end_balance > 0) | (units > 0)).astype(np.int64)
+
+    # Between two days with movements the balance stays at the earlier day's closing balance.
+    next_day = np.empty(len(day), np.int64)
+    next_day[:-1] = day[1:]
+    last_of_cell = np.ones(len(cell), bool)
+    last_of_cell[:-1] = cell[:-1] != cell[1:]
+    next_day[last_of_cell] = last_day + 1
+    gap_from, gap_to = day + 1, next_day - 1
+    stocked_gap = (end_balance > 0) & (gap_to >= gap_from)
+    g_cell, g_from, g_to = cell[stocked_gap], gap_from[stocked_gap], gap_to[stocked_gap]
+    w_from, w_to = _week(g_from), _week(g_to)
+    spans = w_to - w_from + 1
+    rep = np.repeat(np.arange(len(g_cell)), spans)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans)
+    g_week = w_from[rep] + offset
+    monday = g_week * 7 - 3
+    g_days = np.minimum(g_to[rep], monday + 6) - np.maximum(g_from[rep], monday) + 1
+
+    # Event rows and gap rows are each ordered by (cell, week): a stable sort merges the two runs.
+    all_cell = np.concatenate([cell, g_cell[rep]])
+    all_week = np.concatenate([_week(day), g_week])
+    key = all_cell * (last_day // 7 + 2) + all_week
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(len(key), bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.nonzero(first)[0]
+    days_in_stock = np.add.reduceat(np.concatenate([event_in_stock, g_days])[order], starts)
+    week_units = np.add.reduceat(np.concatenate([units, np.zeros(len(rep), np.int64)])[order], starts)
+    out_cell, out_week = all_cell[order][starts], all_week[order][starts]
+    keep = (days_in_stock > 0) | (week_units > 0)
+    out_cell, out_week = out_cell[keep], out_week[keep]
+    return pd.DataFrame({
+        "store": _names(loc_names, out_cell // len(sku_names)),
+        "sku": _names(sku_names, out_cell % len(sku_names)),
+        "week": (out_week * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]"),
+        "units": week_units[keep].astype(np.int64),
+        "in_stock": np.minimum(days_in_stock[keep] / 7.0, 1.0),
+    })
+
+
+def _names(names: pd.Index, codes: np.ndarray) -> pd.Series:
+    return pd.Series(pd.array(np.asarray(names, dtype=object), dtype="str")).take(codes).reset_index(drop=True)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({
+        "store": pd.array([], dtype="str"), "sku": pd.array([], dtype="str"),
+        "week": np.array([], dtype="datetime64[ns]"), "units": np.array([], dtype=np.int64),
+        "in_stock": np.array([], dtype=float),
+    })
+
+
+def export_frames(world) -> dict[str, pd.DataFrame]:
+    """The three frames the forecasting library reads: sales, products and stores."""
+    brands = world.brands.set_index("code")
+    p = world.products
+    products = pd.DataFrame({
+        "sku": p["sku"],
+        "brand": p["brand_code"],
+        "category": p["category"],
+        "launch_date": pd.to_datetime(p["launch_date"]).astype("datetime64[ns]"),
+        "eol_date": pd.to_datetime(p["eol_date"]).astype("datetime64[ns]"),
+        "list_price": p["list_price_cny"].astype(np.int64),
+        "unit_cost": p["wholesale_cost_cny"].astype(np.int64),
+        "currency": "CNY",
+        "pack_size": p["pack_size"].astype(np.int64),
+        "lead_time_weeks": p["brand_code"].map(brands["lead_time_days"]).map(lambda d: math.ceil(d / 7)).astype(np.int64),
+        "moq": p["brand_code"].map(brands["moq"]).astype(np.int64),
+    })
+    s = world.stores
+    stores = pd.DataFrame({
+        "store": s["code"], "province": s["province"], "city": s["city"], "tier": s["city_tier"].astype(np.int64),
+        "market": s["market"], "currency": s["currency"], "size_class": s["size_class"],
+        "partnership": s["partnership"], "dc": s["dc_code"],
+    })
+    return {"sales": weekly_sales(world.movements, world.stores), "products": products, "stores": stores}
