@@ -1,0 +1,224 @@
+"""Periodic-review order-up-to policy from forecast quantiles, per store x SKU.
+
+Every review (weekly by default) each store x SKU is brought up to
+
+    S = max(q-quantile of demand over lead time + review period, display minimum)
+
+where q is the target service level for the store's tier, the SKU's brand or the SKU's
+class. The order is S minus the inventory position (on hand + in transit + open orders +
+inbound transfers - outbound transfers - reserved; demo units are not sellable and do not
+count), rounded to the pack size, cut to the store's shelf capacity, and zero for an
+end-of-life SKU. Because open orders and transfers are in the position, a suggestion is
+not repeated while the last one is on its way. Each line carries the numbers behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecasting.replenishment import cover
+
+POSITION_COLUMNS = ("on_hand", "in_transit", "open_orders", "transfers_in", "transfers_out", "reserved")
+LINE_COLUMNS = [
+    "store", "sku", "cover_weeks", "forecast_cover", "cover_phi", "service_level", "cover_quantile",
+    "display_min", "order_up_to", *POSITION_COLUMNS, "position", "need", "pack_size", "rounding",
+    "capacity_cut", "order_units", "reason",
+]
+
+
+@dataclass(frozen=True)
+class ServiceLevels:
+    """Target service level (the quantile of cover demand stocked). The most specific wins:
+    SKU class (e.g. "A"), then brand, then store tier, then the default."""
+
+    default: float = 0.95
+    by_tier: Mapping = field(default_factory=dict)
+    by_brand: Mapping = field(default_factory=dict)
+    by_class: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        for level in [self.default, *self.by_tier.values(), *self.by_brand.values(), *self.by_class.values()]:
+            if not 0.0 < float(level) < 1.0:
+                raise ValueError(f"service levels lie strictly between 0 and 1; got {level}")
+
+    def resolve(self, tier: pd.Series, brand: pd.Series, sku_class: pd.Series) -> np.ndarray:
+        level = np.full(len(tier), float(self.default))
+        for values, table in ((tier, self.by_tier), (brand, self.by_brand), (sku_class, self.by_class)):
+            if table:
+                found = values.map(table).to_numpy(dtype=float)
+                level = np.where(np.isnan(found), level, found)
+        return level
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    service: ServiceLevels = field(default_factory=ServiceLevels)
+    review_weeks: int = 1  # weeks between two orders of a store
+    lead_weeks: int = 1  # DC to store
+    display_min: Mapping = field(default_factory=dict)  # brand -> sellable units a store carrying a SKU shows
+    round_up_share: float = 0.5  # round a need up to the next pack when its remainder is at least this share
+    shelf_capacity: int | None = None  # units per store when `stores` has no `capacity` column
+
+    def __post_init__(self):
+        if self.review_weeks < 1 or self.lead_weeks < 0:
+            raise ValueError("review_weeks must be >= 1 and lead_weeks >= 0")
+        if not 0.0 <= self.round_up_share <= 1.0:
+            raise ValueError(f"round_up_share is a share of a pack between 0 and 1; got {self.round_up_share}")
+
+
+def _indexed(frame: pd.DataFrame | None, key: str) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame(index=pd.Index([], name=key))
+    return frame.set_index(key) if key in frame.columns else frame
+
+
+def _column(frame: pd.DataFrame, name: str, keys: pd.Series, default):
+    if name not in frame.columns:
+        return pd.Series(default, index=keys.index)
+    return keys.map(frame[name])
+
+
+def pack_round(need: np.ndarray, pack: np.ndarray, *, round_up_share: float, must_round_up: np.ndarray):
+    """Whole packs for a need: round down, then up when the remainder is at least
+    `round_up_share` of a pack or when rounding down would leave the shelf short (`must_round_up`)."""
+    need = np.maximum(np.asarray(need, dtype=np.int64), 0)
+    pack = np.maximum(np.asarray(pack, dtype=np.int64), 1)
+    down = need // pack * pack
+    rem = need - down
+    up = (rem > 0) & ((rem >= round_up_share * pack) | np.asarray(must_round_up, dtype=bool))
+    return down + np.where(up, pack, 0)
+
+
+def plan_orders(
+    forecast: pd.DataFrame,
+    position: pd.DataFrame,
+    *,
+    as_of,
+    products: pd.DataFrame,
+    stores: pd.DataFrame | None = None,
+    config: PolicyConfig | None = None,
+) -> pd.DataFrame:
+    """Suggested order lines, one per store x SKU in the forecast or in `position`.
+
+    forecast: frame of forecasting.forecast (store, sku, week, mean; attrs["dispersion"]).
+    position: store, sku and any of on_hand, in_transit, open_orders, transfers_in,
+        transfers_out, reserved (missing columns count as 0).
+    products: by sku: brand, pack_size, eol_date; optional sku_class, display_min.
+    stores: by store: optional tier, capacity, lead_weeks, review_weeks.
+    Returns LINE_COLUMNS; `order_units` is the suggestion, the other columns explain it.
+    """
+    config = config or PolicyConfig()
+    as_of = pd.Timestamp(as_of)
+    if as_of.day_of_week != 0:
+        raise ValueError(f"as_of must be a Monday (the review week); got {as_of.date()}")
+    products = _indexed(products, "sku")
+    stores = _indexed(stores, "store")
+
+    pairs = pd.concat([forecast[["store", "sku"]], position[["store", "sku"]]]).drop_duplicates()
+    pairs = pairs.reset_index(drop=True)
+    lead = _column(stores, "lead_weeks", pairs["store"], config.lead_weeks).fillna(config.lead_weeks)
+    review = _column(stores, "review_weeks", pairs["store"], config.review_weeks).fillna(config.review_weeks)
+    cover_weeks = (lead + review).astype(np.int64)
+    store_cover = pd.Series(cover_weeks.to_numpy(), index=pairs["store"].to_numpy())
+    store_cover = store_cover[~store_cover.index.duplicated()]
+    demand = cover.cover_demand(forecast, as_of=as_of, cover_weeks=store_cover)
+    lines = pairs.merge(demand, on=["store", "sku"], how="left").fillna({"cover_mean": 0.0, "cover_phi": 0.0})
+    lines = lines.merge(position, on=["store", "sku"], how="left")
+    for col in POSITION_COLUMNS:
+        lines[col] = lines[col].fillna(0).astype(np.int64) if col in lines.columns else 0
+    lines["cover_weeks"] = cover_weeks.to_numpy()
+
+    brand = _column(products, "brand", lines["sku"], "")
+    sku_class = _column(products, "sku_class", lines["sku"], None)
+    tier = _column(stores, "tier", lines["store"], None)
+    level = config.service.resolve(tier, brand, sku_class)
+    mean, phi = lines["cover_mean"].to_numpy(), lines["cover_phi"].to_numpy()
+    q = cover.quantile(mean, phi, level)
+
+    display = _column(products, "display_min", lines["sku"], np.nan)
+    display = display.fillna(brand.map(config.display_min)).fillna(0).to_numpy(dtype=np.int64)
+    display = np.where(mean > 0, display, 0)  # a display minimum applies to SKUs the store is to sell
+    eol_date = pd.to_datetime(_column(products, "eol_date", lines["sku"], pd.NaT))
+    arrival = as_of + pd.to_timedelta(lead.to_numpy() * 7, unit="D")
+    eol = (eol_date.notna() & (eol_date.to_numpy() < arrival)).to_numpy()
+    target = np.where(eol, 0, np.maximum(q, display))
+
+    pos = (lines["on_hand"] + lines["in_transit"] + lines["open_orders"] + lines["transfers_in"]
+           - lines["transfers_out"] - lines["reserved"]).to_numpy()
+    need = np.maximum(target - pos, 0)
+    pack = _column(products, "pack_size", lines["sku"], 1).fillna(1).to_numpy(dtype=np.int64)
+    short = pos < np.maximum(display, (mean > 0).astype(np.int64))
+    order = pack_round(need, pack, round_up_share=config.round_up_share, must_round_up=short)
+
+    capacity = _column(stores, "capacity", lines["store"], config.shelf_capacity)
+    cut = _capacity_cut(lines, order, pos, pack, mean, phi, level, capacity)
+    final = order - cut
+
+    lines = lines.assign(
+        forecast_cover=mean, service_level=level, cover_quantile=q, display_min=display,
+        order_up_to=target, position=pos, need=need, pack_size=pack, rounding=order - need,
+        capacity_cut=cut, order_units=final,
+    )
+    reason = np.select(
+        [eol, final > 0, (order > 0) & (final == 0), need <= 0],
+        ["end_of_life", "order", "capacity", "covered"], default="covered")
+    lines["reason"] = np.where((mean <= 0) & ~eol & (final == 0), "no_forecast", reason)
+    return lines[LINE_COLUMNS].reset_index(drop=True)
+
+
+def _capacity_cut(lines, order, pos, pack, mean, phi, level, capacity) -> np.ndarray:
+    """Units to take off each line so that a store's stock plus orders fits its shelf.
+
+    Packs are dropped least-useful first: the pack whose first unit has the smallest chance
+    of selling in the cover period, relative to the stock-out risk the service level allows."""
+    cut = np.zeros(len(order), dtype=np.int64)
+    cap = pd.to_numeric(capacity, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(cap).all() or not order.any():
+        return cut
+    stock = (lines["on_hand"] + lines["in_transit"] + lines["open_orders"] + lines["transfers_in"]
+             - lines["transfers_out"]).to_numpy()
+    frame = pd.DataFrame({"store": lines["store"].to_numpy(), "stock": stock, "order": order, "cap": cap})
+    per_store = frame.groupby("store", sort=False).agg(stock=("stock", "sum"), order=("order", "sum"),
+                                                        cap=("cap", "first"))
+    room = (per_store["cap"] - per_store["stock"]).clip(lower=0)
+    over = per_store.index[(per_store["order"] > room) & per_store["cap"].notna()]
+    rows = np.flatnonzero(frame["store"].isin(over).to_numpy() & (order > 0))
+    if not len(rows):
+        return cut
+    n_packs = order[rows] // pack[rows]
+    line = np.repeat(rows, n_packs)
+    k = np.arange(len(line)) - np.repeat(np.cumsum(n_packs) - n_packs, n_packs)  # 0-based pack number
+    first_unit = pos[line] + k * pack[line] + 1
+    value = cover.prob_at_least(first_unit, mean[line], phi[line]) / (1.0 - level[line])
+    packs = pd.DataFrame({"store": frame["store"].to_numpy()[line], "line": line, "units": pack[line],
+                          "value": value, "k": k})
+    packs = packs.sort_values(["store", "value", "k"], ascending=[True, False, True], kind="stable")
+    packs["used"] = packs.groupby("store", sort=False)["units"].cumsum()
+    packs["room"] = packs["store"].map(room).to_numpy()
+    dropped = packs[packs["used"] > packs["room"]]
+    np.add.at(cut, dropped["line"].to_numpy(), dropped["units"].to_numpy())
+    return cut
+
+
+def explain(lines: pd.DataFrame) -> pd.Series:
+    """One sentence per line, in numbers a store manager can check."""
+    def fmt(r) -> str:
+        if r.reason == "end_of_life":
+            return "End of life: not reordered."
+        text = (f"Forecast {r.forecast_cover:.2f} units over {r.cover_weeks} weeks (lead time + review); "
+                f"{round(100 * r.service_level)}% quantile {r.cover_quantile}")
+        if r.display_min:
+            text += f", display minimum {r.display_min}"
+        text += (f"; order up to {r.order_up_to}. Position {r.position} = on hand {r.on_hand} + in transit "
+                 f"{r.in_transit} + on order {r.open_orders} + transfers in {r.transfers_in} - out "
+                 f"{r.transfers_out} - reserved {r.reserved}; need {r.need}.")
+        if r.pack_size > 1 or r.rounding:
+            text += f" Packs of {r.pack_size}: {r.need + r.rounding} ({r.rounding:+d} rounding)."
+        if r.capacity_cut:
+            text += f" Shelf capacity: {r.capacity_cut} fewer."
+        return text + f" Suggest {r.order_units}."
+    return pd.Series([fmt(r) for r in lines.itertuples(index=False)], index=lines.index, dtype=object)
