@@ -13,6 +13,7 @@ import pandas as pd
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SALES_COLUMNS = ["store", "sku", "week", "units", "in_stock"]
+CHUNKS = 16
 
 
 def _local_days(ts: pd.Series, timezone: pd.Series) -> np.ndarray:
@@ -88,21 +89,41 @@ def weekly_sales(movements: pd.DataFrame, stores: pd.DataFrame | None = None) ->
     last_of_cell = np.ones(len(cell), bool)
     last_of_cell[:-1] = cell[:-1] != cell[1:]
     next_day[last_of_cell] = last_day + 1
+    # Expand in slices of whole cells so that temporaries stay small for large ledgers.
+    pieces = []
+    bounds = np.searchsorted(cell, np.unique(cell[:: max(len(cell) // CHUNKS, 1)]))
+    bounds = np.append(bounds, len(cell))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        pieces.append(_weekly_slice(cell[lo:hi], day[lo:hi], units[lo:hi], event_in_stock[lo:hi],
+                                    end_balance[lo:hi], next_day[lo:hi]))
+    out_cell, out_week, week_units, days_in_stock = (np.concatenate(col) for col in zip(*pieces))
+    del pieces
+    return pd.DataFrame({
+        "store": _names(loc_names, out_cell // len(sku_names)),
+        "sku": _names(sku_names, out_cell % len(sku_names)),
+        "week": (out_week.astype(np.int64) * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]"),
+        "units": week_units.astype(np.int64),
+        "in_stock": np.minimum(days_in_stock / 7.0, 1.0),
+    })
+
+
+def _weekly_slice(cell, day, units, event_in_stock, end_balance, next_day):
+    """Weekly rows of some whole cells: (cell, week, units, days in stock), ordered by cell and week."""
     gap_from, gap_to = day + 1, next_day - 1
     stocked_gap = (end_balance > 0) & (gap_to >= gap_from)
     g_cell, g_from, g_to = cell[stocked_gap], gap_from[stocked_gap], gap_to[stocked_gap]
     w_from, w_to = _week(g_from), _week(g_to)
     spans = w_to - w_from + 1
     rep = np.repeat(np.arange(len(g_cell)), spans)
-    offset = np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans)
-    g_week = w_from[rep] + offset
+    g_week = w_from[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans))
     monday = g_week * 7 - 3
     g_days = np.minimum(g_to[rep], monday + 6) - np.maximum(g_from[rep], monday) + 1
+    del monday
 
     # Event rows and gap rows are each ordered by (cell, week): a stable sort merges the two runs.
     all_cell = np.concatenate([cell, g_cell[rep]])
     all_week = np.concatenate([_week(day), g_week])
-    key = all_cell * (last_day // 7 + 2) + all_week
+    key = all_cell * (int(all_week.max()) + 1) + all_week
     order = np.argsort(key, kind="stable")
     key = key[order]
     first = np.ones(len(key), bool)
@@ -112,14 +133,8 @@ def weekly_sales(movements: pd.DataFrame, stores: pd.DataFrame | None = None) ->
     week_units = np.add.reduceat(np.concatenate([units, np.zeros(len(rep), np.int64)])[order], starts)
     out_cell, out_week = all_cell[order][starts], all_week[order][starts]
     keep = (days_in_stock > 0) | (week_units > 0)
-    out_cell, out_week = out_cell[keep], out_week[keep]
-    return pd.DataFrame({
-        "store": _names(loc_names, out_cell // len(sku_names)),
-        "sku": _names(sku_names, out_cell % len(sku_names)),
-        "week": (out_week * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]"),
-        "units": week_units[keep].astype(np.int64),
-        "in_stock": np.minimum(days_in_stock[keep] / 7.0, 1.0),
-    })
+    return (out_cell[keep].astype(np.int32), out_week[keep].astype(np.int32),
+            week_units[keep].astype(np.int32), days_in_stock[keep].astype(np.int8))
 
 
 def _names(names: pd.Index, codes: np.ndarray) -> pd.Series:

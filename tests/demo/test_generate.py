@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 import numpy as np
@@ -218,3 +219,13 @@ def test_refuses_a_world_without_stores():
         generate_world(seed=1, n_stores=0)
     with pytest.raises(ValueError, match="end"):
         generate_world(seed=1, n_stores=5, start=date(2025, 1, 1), end=date(2024, 1, 1))
+
+
+@pytest.mark.skipif(not os.environ.get("DEMO_SLOW"), reason="by hand: DEMO_SLOW=1 (3,000 stores, ~25 s)")
+def test_full_world_sells_about_30000_units_a_year():
+    world = generate_world(seed=7, n_stores=3000)
+    sales = world.movements[world.movements["kind"] == "sale"]
+    per_year = (-sales["quantity"]).groupby(sales["ts"].dt.tz_convert("Asia/Shanghai").dt.year).sum()
+    print(per_year.to_dict())
+    assert 27_000 <= per_year[2024] <= 33_000
+    assert 27_000 <= per_year[2025] <= 33_000
