@@ -63,6 +63,57 @@ class ShipmentClosed(DomainError):
     message = "Shipment {reference} is already {status}."
 
 
+class DuplicateReference(DomainError):
+    code = "duplicate_reference"
+    message = "Reference {reference} has already been used."
+
+
 class Forbidden(DomainError):
     code = "forbidden"
     message = "You may not act on {what}."
+
+
+# Store operations and administration (the store web forms), added with issue 5.
+class MissingValue(DomainError):
+    code = "missing_value"
+    message = "{field} is required."
+
+
+class InvalidValue(DomainError):
+    code = "invalid_value"
+    message = "{value} is not a valid {field}."
+
+
+class SerialNotSold(DomainError):
+    code = "serial_not_sold"
+    message = "Serial number {serial} has not been sold: it cannot be returned."
+
+
+class ReturnExceedsSale(DomainError):
+    code = "return_exceeds_sale"
+    message = "Sale {sale} sold {sold} unit(s) and {returned} are already returned; {requested} requested."
+
+
+class CountClosed(DomainError):
+    code = "count_closed"
+    message = "Stock count {count} is already {status}."
+
+
+class TransferToSameStore(DomainError):
+    code = "transfer_to_same_store"
+    message = "A transfer needs two different stores ({location})."
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    message = "The current password is not correct."
+
+
+class WeakPassword(DomainError):
+    code = "weak_password"
+    message = "A password needs at least {min_length} characters."
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"
+    message = "{what} {key} already exists."

@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 
 from retail import create_app
@@ -24,6 +25,10 @@ from retail.db import make_engine, new_session
 from retail.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# CI runs are reproducible: the same examples every time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    hypothesis_settings.load_profile("ci")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 OUTPUT_DIR = Path(__file__).resolve().parents[1] / "test-output"
 

@@ -43,6 +43,8 @@ def ship(
     destination = location_by_id(session, to_location_id)
     if not lines:
         raise errors.InvalidQuantity(quantity=0)
+    if session.execute(select(Shipment.id).where(Shipment.reference == reference)).first() is not None:
+        raise errors.DuplicateReference(reference=reference)
     shipped_at = at or utcnow()
     shipment = Shipment(reference=reference, from_location_id=origin.id, to_location_id=destination.id,
                         shipped_at=shipped_at, expected_at=expected_at)

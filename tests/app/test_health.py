@@ -1,0 +1,51 @@
+"""The probes, the configuration rules and the request id."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from retail import create_app
+from retail.config import Settings
+
+
+def test_healthz_answers_without_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_migration_on_both_backends(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["database"] == "ok" and body["migration"]
+
+
+def test_readyz_refuses_an_unmigrated_database(tmp_path):
+    app = create_app(Settings(env="test", database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["migration"] is None
+
+
+def test_readyz_refuses_an_unreachable_database():
+    app = create_app(Settings(env="test", database_url="postgresql://nobody@127.0.0.1:1/none"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_production_needs_a_secret_key():
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(env="production", secret_key=None)
+    assert Settings(env="production", secret_key="s3cret").effective_secret_key == "s3cret"
+
+
+def test_postgres_urls_use_psycopg3():
+    from retail.db import normalise_url
+
+    assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
