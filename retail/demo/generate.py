@@ -96,6 +96,7 @@ def build_world(*, seed: int, n_stores: int, start: date, end: date, progress: b
         "demand_units": outcome.demand_units,
         "sold_units": outcome.sold_units,
         "lost_share": round(1.0 - outcome.sold_units / max(outcome.demand_units, 1), 4),
+        "dc_fill_rate": round(outcome.dc_fill_rate, 4),
         "units_by_year": {int(y): int(u) for y, u in sold.groupby(years.to_numpy()).sum().items()},
     }
     return world, stats
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({
         "stores": len(world.stores), "brands": len(world.brands), "skus": len(world.products),
         "users": len(world.users), "movements": len(world.movements),
-        "units_by_year": stats["units_by_year"], "lost_share": stats["lost_share"],
+        "units_by_year": stats["units_by_year"], "lost_share": stats["lost_share"], "dc_fill_rate": stats["dc_fill_rate"],
         "seconds": round(time.perf_counter() - began, 1),
     }))
 

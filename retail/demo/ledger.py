@@ -109,6 +109,13 @@ def build_ledger(
                       price=products["wholesale_cost_cny"].to_numpy(float)[po_sku[got]],
                       currency=np.full(got.sum(), "CNY", dtype=object), ref=po_ref[got]))
 
+    # End-of-life leftovers at the DCs go back to the brand (return to vendor), leaving the books.
+    rtv = out.dc_events
+    parts.append(dict(day=rtv["day"], sec=rtv["sec"], loc=n_stores + rtv["dcsku"] // n_skus, sku=rtv["dcsku"] % n_skus,
+                      kind=np.full(len(rtv["day"]), "write_off", dtype=object), qty=rtv["qty"],
+                      price=np.full(len(rtv["day"]), np.nan), currency=np.full(len(rtv["day"]), None, dtype=object),
+                      ref=_numbered("RTV", _rank(rtv["day"], rtv["dcsku"]))))
+
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     seconds = cols["day"].astype(np.int64) * 86_400 + cols["sec"].astype(np.int64)
     # Time first; at the same instant additions before removals, then a stable order.

@@ -25,12 +25,14 @@ T_DC_SHIP = 10 * 3600
 T_STORE_OPS = 13 * 3600 + 30 * 60  # counts, damage, display changes after closing
 T_DEMO_BACK = 13 * 3600 + 45 * 60
 T_SHIP_BACK = 14 * 3600
+T_DC_CLEARANCE = 12 * 3600
 
 SALE, RETURN, DEMO_OUT, DEMO_IN, COUNT, WRITE_OFF = 1, 2, 3, 4, 5, 6
 
 SERVICE_Z = 1.0        # safety factor of the store order-up-to level
 RETURN_RATE = 0.03
 DEMO_SHARE = 0.04
+DC_CLEARANCE_DAYS = 150  # end of life to vendor return of the DC's leftovers
 COUNT_RATE = 3e-5      # stock count corrections per live cell and day
 DAMAGE_RATE = 1.5e-5   # damaged units written off per live cell and day
 
@@ -57,8 +59,10 @@ class Outcome:
     store_events: dict[str, np.ndarray]  # kind, cell, day, sec, qty, disc, ref
     lines: dict[str, np.ndarray]         # shipment lines: cell, ship_day, ship_sec, arrive_day, expected_day, qty, back
     orders: dict[str, np.ndarray]        # purchase order lines: dcsku, order_day, arrive_day, qty
+    dc_events: dict[str, np.ndarray]     # vendor returns of end-of-life stock: dcsku, day, sec, qty
     demand_units: int
     sold_units: int
+    dc_fill_rate: float  # units shipped / units stores asked their DC for
 
 
 def _by_day(day_array: np.ndarray, days: int, mask: np.ndarray | None = None) -> dict[int, np.ndarray]:
@@ -115,6 +119,8 @@ def simulate(
     for s in np.nonzero(dyn.closes)[0]:
         close_cal[int(dyn.stop_day[s])].append(int(s))
     store_cells = np.searchsorted(cs, np.arange(len(dyn.size) + 1))  # cells are sorted by store
+    # What comes back to a DC after end of life is returned to the brand: it leaves the books.
+    dc_clear_cal = _by_day(np.tile(eol, n_dcs) + DC_CLEARANCE_DAYS, days)
 
     # Review slots: a store reviews on its weekday; fortnightly stores on even weeks only.
     weekday = (start_weekday + np.arange(days)) % 7
@@ -126,8 +132,8 @@ def simulate(
     arrivals: dict[int, list] = defaultdict(list)     # day -> [(cell, qty, back)]
     returns: dict[int, list] = defaultdict(list)      # day -> [(cell, sale id, discount)]
     po_arrivals: dict[int, list] = defaultdict(list)  # day -> [(dcsku, qty)]
-    lines, orders, ev = Columns(), Columns(), Columns()
-    counters = {"sale": 0, "pair": 0}
+    lines, orders, ev, dc_ev = Columns(), Columns(), Columns(), Columns()
+    counters = {"sale": 0, "requested": 0, "sent": 0}
     demand_total = sold_total = 0
 
     def add_lines(idx, qty, d, ship_sec, arrive, expected, back):
@@ -148,10 +154,12 @@ def simulate(
         key = dcsku[idx]
         order = np.lexsort((rng.random(len(idx)), ~first, key))
         idx, qty, key, first = idx[order], qty[order], key[order], first[order]
+        counters["requested"] += int(qty.sum())
         cum = np.cumsum(qty)
         group_start = np.searchsorted(key, key, side="left")
         before = cum - qty - np.where(group_start > 0, cum[group_start - 1], 0)
         sent = np.clip(dc_onhand[key] - before, 0, qty)
+        counters["sent"] += int(sent.sum())
         ok = sent > 0
         idx, sent, key, first = idx[ok], sent[ok], key[ok], first[ok]
         np.subtract.at(dc_onhand, key, sent)
@@ -177,25 +185,35 @@ def simulate(
                ref=np.full(len(idx), -1))
 
     def order_from_brands(d: int) -> None:
-        """Each DC orders enough to cover its stores for the lead time plus three weeks."""
-        horizon = dc_lead + 21
+        """A DC orders from a brand when one of its lines would run dry before the next delivery.
+
+        The order then brings every line of the brand up to lead time plus four weeks of
+        outflow (store replenishment and the opening fills of new listings), at least the
+        brand's minimum order quantity.
+        """
         live = (d >= init_ship_day) & (d < reorder_stop)
         ahead = min(d + 14, days - 1)
         rate = cells.base[live] * level[ahead] * season[d:d + 28].mean() * curve[ck[live], ahead]
-        flow = np.bincount(dcsku[live], weights=rate, minlength=len(dc_onhand)) * 1.25
-        fills = (init_ship_day >= d) & (init_ship_day < d + 49)
-        fill_qty = np.bincount(dcsku[fills], minlength=len(dc_onhand)) * 2.0
-        need = flow * horizon + fill_qty + 1.5 * np.sqrt(flow * horizon)
-        need[dc_eol - dc_lead <= d] = 0
-        qty = np.ceil(need - dc_onhand - dc_onorder).astype(np.int64)
+        flow = np.bincount(dcsku[live], weights=rate, minlength=len(dc_onhand)) * 1.2
+        def fills_within(span: np.ndarray) -> np.ndarray:
+            soon = (init_ship_day >= d) & (init_ship_day < d + span[dcsku])
+            return np.bincount(dcsku[soon], minlength=len(dc_onhand)) * 1.5
+        cover = dc_lead + 7
+        reorder_point = flow * cover + fills_within(cover) + 1.5 * np.sqrt(flow * cover)
+        target = flow * (cover + 21) + fills_within(cover + 21) + 1.5 * np.sqrt(flow * (cover + 21))
+        orderable = dc_eol - dc_lead > d
+        position = dc_onhand + dc_onorder
+        due = orderable & (position < reorder_point)
+        triggered = np.bincount(dc_brand[due], minlength=n_dcs * n_brands) > 0
+        qty = np.where(orderable & triggered[dc_brand], np.ceil(target - position), 0).astype(np.int64)
         qty = np.where(qty > 0, -(-qty // dc_pack) * dc_pack, 0)
-        # Brands ship nothing below their minimum order: top up the biggest line of the PO.
+        # Brands ship nothing below their minimum order: spread the top-up by expected outflow.
         total = np.bincount(dc_brand, weights=qty, minlength=n_dcs * n_brands)
-        for b in np.nonzero((total > 0) & (total < np.tile(moq, n_dcs)))[0]:
-            of_b = np.nonzero((dc_brand == b) & (qty > 0))[0]
-            top = of_b[np.argmax(qty[of_b])]
-            gap = int(moq[b % n_brands] - total[b])
-            qty[top] += -(-gap // dc_pack[top]) * dc_pack[top]
+        for b in np.nonzero(triggered & (total < np.tile(moq, n_dcs)))[0]:
+            of_b = np.nonzero((dc_brand == b) & orderable)[0]
+            weight = flow[of_b] + fills_within(cover + 21)[of_b] / 10 + 1e-9
+            extra = np.ceil((moq[b % n_brands] - total[b]) * weight / weight.sum()).astype(np.int64)
+            qty[of_b] += -(-extra // dc_pack[of_b]) * dc_pack[of_b]
         pos = np.nonzero(qty > 0)[0]
         if len(pos) == 0:
             return
@@ -214,6 +232,10 @@ def simulate(
         for pos, qty in po_arrivals.pop(d, []):
             dc_onhand[pos] += qty
             dc_onorder[pos] -= qty
+        gone = dc_clear_cal.get(d, empty)
+        gone = gone[dc_onhand[gone] > 0]
+        dc_ev.add(dcsku=gone, day=d, sec=T_DC_CLEARANCE, qty=-dc_onhand[gone])
+        dc_onhand[gone] = 0
         # 00:30 opening fills due today leave the DC; 01:00 deliveries reach stores and DCs.
         fills = init_cal.get(d, empty)
         now = fills[cells.list_day[fills] == d]
@@ -290,7 +312,9 @@ def simulate(
         store_events=ev.frame(["kind", "cell", "day", "sec", "qty", "disc", "ref"]),
         lines=lines.frame(["cell", "ship_day", "ship_sec", "arrive_day", "expected_day", "qty", "back"]),
         orders=orders.frame(["dcsku", "order_day", "arrive_day", "qty"]),
+        dc_events=dc_ev.frame(["dcsku", "day", "sec", "qty"]),
         demand_units=demand_total, sold_units=sold_total,
+        dc_fill_rate=counters["sent"] / max(counters["requested"], 1),
     )
 
 
