@@ -93,10 +93,10 @@ def weekly_sales(movements: pd.DataFrame, stores: pd.DataFrame | None = None) ->
     pieces = []
     bounds = np.searchsorted(cell, np.unique(cell[:: max(len(cell) // CHUNKS, 1)]))
     bounds = np.append(bounds, len(cell))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         pieces.append(_weekly_slice(cell[lo:hi], day[lo:hi], units[lo:hi], event_in_stock[lo:hi],
                                     end_balance[lo:hi], next_day[lo:hi]))
-    out_cell, out_week, week_units, days_in_stock = (np.concatenate(col) for col in zip(*pieces))
+    out_cell, out_week, week_units, days_in_stock = (np.concatenate(col) for col in zip(*pieces, strict=True))
     del pieces
     return pd.DataFrame({
         "store": _names(loc_names, out_cell // len(sku_names)),

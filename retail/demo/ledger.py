@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from retail.demo.demand import Cells
 from retail.demo import simulate as sim
+from retail.demo.demand import Cells
 
 MOVEMENT_COLUMNS = ["ts", "location", "sku", "kind", "quantity", "unit_price", "currency", "reference"]
 SHIPMENT_COLUMNS = ["reference", "from_location", "to_location", "shipped_at", "expected_at", "received_at"]

@@ -274,12 +274,12 @@ def simulate(
         ev.add(kind=SALE, cell=idx, day=d, sec=rng.integers(T_STORE_OPEN, T_STORE_CLOSE, len(idx)), qty=-sold,
                disc=promo_disc[idx], ref=sale_ids)
         back = np.nonzero(rng.random(len(idx)) < RETURN_RATE)[0]
-        for day, b in zip(d + rng.integers(1, 15, len(back)), back):
+        for day, b in zip(d + rng.integers(1, 15, len(back)), back, strict=True):
             returns[int(day)].append((idx[b], sale_ids[b], promo_disc[idx[b]]))
         # Returns go back onto the shelf (today's sales were already limited by the morning's stock).
         todays = returns.pop(d, [])
         if todays:
-            rc, rid, rdisc = (np.array(col) for col in zip(*todays))
+            rc, rid, rdisc = (np.array(col) for col in zip(*todays, strict=True))
             open_ = ~(dyn.closes[cs[rc]] & (d >= dyn.stop_day[cs[rc]]))
             rc, rid, rdisc = rc[open_], rid[open_], rdisc[open_]
             np.add.at(onhand, rc, 1)
