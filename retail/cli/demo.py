@@ -56,7 +56,7 @@ def stats(as_json: bool):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @with_appcontext
 def export(directory: Path):
-    from retail.demo.export import export_database
+    from retail.services.exports import export_database
 
     written = export_database(current_app.extensions["engine"], directory)
     for name, rows in written.items():
