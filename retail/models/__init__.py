@@ -4,3 +4,5 @@ from retail.models.core import *  # noqa: F403
 from retail.models.core import utcnow  # noqa: F401
 
 # Areas added later register their tables by being imported here:
+from retail.models.storeops import *  # noqa: F403,E402
+from retail.models.imports import *  # noqa: F403,E402
