@@ -30,6 +30,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     app.register_blueprint(health_bp)
 
+    from retail.web import register as register_web
+
+    register_web(app, settings)
+
     from retail.cli import register as register_cli
 
     register_cli(app)

@@ -1,1 +1,27 @@
-"""Server-rendered pages for store staff, planners and admins."""
+"""Server-rendered pages for store staff, planners and admins: sign-in, store scoping, languages,
+CSRF and rate limits are wired here; each area is a blueprint of thin views over the services."""
+from __future__ import annotations
+
+from flask import Flask
+
+from retail.config import Settings
+
+
+def register(app: Flask, settings: Settings) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
+    from retail.web import access, i18n
+    from retail.web.admin import bp as admin_bp
+    from retail.web.auth import bp as auth_bp
+    from retail.web.auth import limit_sign_in
+    from retail.web.pos import bp as pos_bp
+    from retail.web.sales import bp as sales_bp
+    from retail.web.stock import bp as stock_bp
+    from retail.web.store import bp as store_bp
+
+    CSRFProtect(app)
+    access.init_app(app)
+    i18n.init_app(app)
+    for blueprint in (auth_bp, store_bp, sales_bp, stock_bp, pos_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    limit_sign_in(app, storage_uri=settings.redis_url or "memory://")

@@ -1,0 +1,41 @@
+"""Who may see and act on what: the one home of the store-scoping rules (no Flask here).
+
+Store staff and managers work in their own store only; planners and admins may pick any store;
+brand partners have no store pages (they use the partner API).
+"""
+from __future__ import annotations
+
+from retail import errors
+from retail.models import Role, User
+
+STORE_ROLES = {Role.store_staff, Role.store_manager}
+NETWORK_ROLES = {Role.admin, Role.planner}
+
+
+def may_pick_any_store(user: User) -> bool:
+    return user.role in NETWORK_ROLES
+
+
+def check_store(user: User, store_id: int) -> None:
+    """Raise Forbidden unless `user` may work in store `store_id`."""
+    if user.role in NETWORK_ROLES:
+        return
+    if user.role in STORE_ROLES and user.store_id == store_id:
+        return
+    raise errors.Forbidden(what=f"store {store_id}")
+
+
+def may_approve_counts(user: User, store_id: int) -> bool:
+    if user.role == Role.admin:
+        return True
+    return user.role == Role.store_manager and user.store_id == store_id
+
+
+def check_admin(user: User) -> None:
+    if user.role != Role.admin:
+        raise errors.Forbidden(what="administration")
+
+
+def home_store_id(user: User) -> int | None:
+    """The store a user lands on after signing in, if any."""
+    return user.store_id if user.role in STORE_ROLES else None

@@ -1,0 +1,119 @@
+"""People: their password and language, and the administration of user accounts.
+
+Hashing and sign-in live in `accounts`; this module changes who people are and what they may do.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from retail import errors
+from retail.models import Location, Role, User
+from retail.services import accounts, audit
+
+MIN_PASSWORD_LENGTH = 10
+LANGUAGES = ("zh_Hans", "zh_Hant", "en")
+ROLES = tuple(r.value for r in Role)
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise errors.NotFound(what="User", key=user_id)
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise errors.WeakPassword(min_length=MIN_PASSWORD_LENGTH)
+
+
+def change_password(session: Session, *, user_id: int, current: str, new: str) -> User:
+    user = _user(session, user_id)
+    if accounts.authenticate(session, email=user.email, password=current) is None:
+        raise errors.WrongPassword()
+    _check_password(new)
+    user.password_hash = accounts.hash_password(new)
+    audit.record(session, actor_id=user.id, action="user.password_changed", entity="user", entity_id=user.id)
+    session.commit()
+    return user
+
+
+def set_language(session: Session, *, user_id: int, language: str) -> User:
+    if language not in LANGUAGES:
+        raise errors.InvalidValue(field="language", value=language)
+    user = _user(session, user_id)
+    user.language = language
+    session.commit()
+    return user
+
+
+def find_users(session: Session, *, query: str = "", limit: int = 100) -> list[User]:
+    q = select(User)
+    text = (query or "").strip().lower()
+    if text:
+        like = f"%{text}%"
+        q = q.outerjoin(Location, Location.id == User.store_id).where(or_(
+            func.lower(User.email).like(like), func.lower(User.name).like(like), func.lower(Location.code).like(like)))
+    return list(session.execute(q.order_by(User.email).limit(limit)).scalars())
+
+
+def _apply(session: Session, user: User, *, name: str, role: str, store_code: str | None, brand_id: int | None,
+           language: str) -> None:
+    name = (name or "").strip()
+    if not name:
+        raise errors.MissingValue(field="name")
+    if role not in ROLES:
+        raise errors.InvalidValue(field="role", value=role)
+    if language not in LANGUAGES:
+        raise errors.InvalidValue(field="language", value=language)
+    store_id = None
+    code = (store_code or "").strip().upper()
+    if role in (Role.store_staff, Role.store_manager):
+        if not code:
+            raise errors.MissingValue(field="store")
+        store = session.execute(select(Location).where(func.upper(Location.code) == code)).scalars().first()
+        if store is None:
+            raise errors.UnknownLocation(location=code)
+        store_id = store.id
+    if role == Role.brand_partner and brand_id is None:
+        raise errors.MissingValue(field="brand")
+    user.name, user.role, user.store_id, user.language = name, role, store_id, language
+    user.brand_id = brand_id if role == Role.brand_partner else None
+
+
+def create_user(session: Session, *, email: str, name: str, role: str, password: str, store_code: str | None = None,
+                brand_id: int | None = None, language: str = "zh_Hans", actor_id: int | None = None) -> User:
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise errors.InvalidValue(field="email", value=email)
+    if session.execute(select(User.id).where(func.lower(User.email) == email)).first():
+        raise errors.AlreadyExists(what="User", key=email)
+    _check_password(password)
+    user = User(email=email, name="", role=role)
+    _apply(session, user, name=name, role=role, store_code=store_code, brand_id=brand_id, language=language)
+    user.password_hash = accounts.hash_password(password)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor_id=actor_id, action="user.created", entity="user", entity_id=user.id)
+    session.commit()
+    return user
+
+
+def update_user(session: Session, *, user_id: int, name: str, role: str, store_code: str | None = None,
+                brand_id: int | None = None, language: str = "zh_Hans", active: bool = True,
+                actor_id: int | None = None) -> User:
+    user = _user(session, user_id)
+    _apply(session, user, name=name, role=role, store_code=store_code, brand_id=brand_id, language=language)
+    user.active = active
+    audit.record(session, actor_id=actor_id, action="user.updated", entity="user", entity_id=user.id)
+    session.commit()
+    return user
+
+
+def deactivate_user(session: Session, *, user_id: int, actor_id: int | None = None) -> User:
+    user = _user(session, user_id)
+    user.active = False
+    audit.record(session, actor_id=actor_id, action="user.deactivated", entity="user", entity_id=user.id)
+    session.commit()
+    return user

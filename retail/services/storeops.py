@@ -1,0 +1,252 @@
+"""The shop-floor verbs of the store web: sell by scan, log a missed sale, take a return, count
+the shelf, ask another store for units. Stock itself changes only through `inventory`.
+
+Each verb takes the session first and keyword-only plain values, and commits once.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from retail import errors
+from retail.models import (
+    CountStatus,
+    Location,
+    LocationKind,
+    MissedSale,
+    Movement,
+    MovementKind,
+    MovementSerial,
+    Product,
+    SerialState,
+    SerialUnit,
+    StockBalance,
+    StockCount,
+    StockCountLine,
+    TransferRequest,
+    User,
+    utcnow,
+)
+from retail.services import access, audit, inventory
+from retail.services.stock import check_quantity, location_by_id, product_by_sku
+
+# A counted difference this large (units, or value at wholesale cost) waits for a manager.
+LARGE_DIFFERENCE_UNITS = 3
+LARGE_DIFFERENCE_VALUE = Decimal("5000")
+MISSED_SALE_REASONS = ("out_of_stock", "no_demo", "other")
+
+
+def clean_serials(serials: Sequence[str] | str) -> list[str]:
+    """Serials as scanned: one per line, or separated by spaces or commas; duplicates dropped."""
+    if isinstance(serials, str):
+        serials = serials.replace(",", " ").split()
+    seen: list[str] = []
+    for s in serials:
+        s = (s or "").strip()
+        if s and s not in seen:
+            seen.append(s)
+    return seen
+
+
+def _product_of_serials(session: Session, serials: Sequence[str]) -> Product:
+    unit = session.get(SerialUnit, serials[0])
+    if unit is None:
+        raise errors.UnknownSerial(serial=serials[0], sku="-", location="-")
+    return session.get(Product, unit.product_id)
+
+
+def sell(session: Session, *, store_id: int, sku: str = "", quantity: int | None = None,
+         serials: Sequence[str] | str = (), actor_id: int | None = None, at: datetime | None = None) -> Movement:
+    """Record a sale from the shop floor: the SKU may be left out when serials are scanned, and for a
+    serialised SKU the quantity is the number of serials."""
+    serials = clean_serials(serials)
+    if not (sku or "").strip():
+        if not serials:
+            raise errors.MissingValue(field="sku")
+        sku = _product_of_serials(session, serials).sku
+    product = product_by_sku(session, sku)
+    if quantity is None:
+        quantity = len(serials) if product.serialised and serials else 1
+    return inventory.record_sale(session, store_id=store_id, sku=product.sku, quantity=quantity,
+                                 serials=serials, actor_id=actor_id, at=at)
+
+
+def record_missed_sale(session: Session, *, store_id: int, sku: str, quantity: int = 1,
+                       reason: str = "out_of_stock", note: str | None = None, actor_id: int | None = None,
+                       at: datetime | None = None) -> MissedSale:
+    quantity = check_quantity(quantity)
+    store = location_by_id(session, store_id)
+    product = product_by_sku(session, sku)
+    if reason not in MISSED_SALE_REASONS:
+        raise errors.InvalidValue(field="reason", value=reason)
+    missed = MissedSale(ts=at or utcnow(), store_id=store.id, product_id=product.id, quantity=quantity,
+                        reason=reason, note=(note or "").strip()[:240] or None, actor_id=actor_id)
+    session.add(missed)
+    session.commit()
+    return missed
+
+
+def _returned_against(session: Session, reference: str) -> int:
+    return session.execute(select(func.coalesce(func.sum(Movement.quantity), 0)).where(
+        Movement.kind == MovementKind.return_, Movement.reference == reference)).scalar_one()
+
+
+def _sale_of_serial(session: Session, serial: str) -> Movement | None:
+    return session.execute(
+        select(Movement).join(MovementSerial, MovementSerial.movement_id == Movement.id)
+        .where(MovementSerial.serial == serial, Movement.kind == MovementKind.sale)
+        .order_by(Movement.ts.desc(), Movement.id.desc()).limit(1)
+    ).scalars().first()
+
+
+def record_return(session: Session, *, store_id: int, serials: Sequence[str] | str = (),
+                  sale_id: int | None = None, quantity: int | None = None, actor_id: int | None = None,
+                  at: datetime | None = None) -> list[Movement]:
+    """A customer brings units back, identified by their serials or by the original sale (its number).
+    Each return is linked to its sale (`reference` SALE-<id>); a sale cannot be returned twice over."""
+    serials = clean_serials(serials)
+    if not serials and sale_id is None:
+        raise errors.MissingValue(field="serials")
+    groups: dict[int, list[str]] = {}
+    if serials:
+        for serial in serials:
+            unit = session.get(SerialUnit, serial)
+            if unit is None or unit.state != SerialState.sold:
+                raise errors.SerialNotSold(serial=serial)
+            sale = _sale_of_serial(session, serial)
+            if sale is None or (sale_id is not None and sale.id != sale_id):
+                raise errors.SerialNotSold(serial=serial)
+            groups.setdefault(sale.id, []).append(serial)
+    else:
+        groups[sale_id] = []
+    movements = []
+    for sid, group in groups.items():
+        sale = session.get(Movement, sid)
+        if sale is None or sale.kind != MovementKind.sale or sale.location_id != store_id:
+            raise errors.NotFound(what="Sale", key=sid)
+        product = session.get(Product, sale.product_id)
+        sold, returned = -sale.quantity, _returned_against(session, f"SALE-{sid}")
+        if not group and product.serialised:
+            group = [s for (s,) in session.execute(
+                select(MovementSerial.serial).join(SerialUnit, SerialUnit.serial == MovementSerial.serial)
+                .where(MovementSerial.movement_id == sid, SerialUnit.state == SerialState.sold)
+                .order_by(MovementSerial.serial))][: quantity or sold]
+        wanted = len(group) if group else (quantity if quantity is not None else sold - returned)
+        if wanted < 1 or returned + wanted > sold:
+            raise errors.ReturnExceedsSale(sale=sid, sold=sold, returned=returned, requested=wanted)
+        movements.append(inventory.record_return(
+            session, store_id=store_id, sku=product.sku, quantity=wanted, serials=group,
+            unit_price=sale.unit_price, reference=f"SALE-{sid}", actor_id=actor_id, at=at, commit=False))
+    session.commit()
+    return movements
+
+
+def _is_large(difference: int, product: Product) -> bool:
+    return abs(difference) >= LARGE_DIFFERENCE_UNITS or abs(difference) * product.wholesale_cost >= LARGE_DIFFERENCE_VALUE
+
+
+def submit_count(session: Session, *, store_id: int, counted: Mapping[str, int], reason: str,
+                 actor_id: int, at: datetime | None = None) -> StockCount:
+    """Record what was counted. Differences become adjustments at once, unless one is large and the
+    counter may not approve it: then the whole count waits for a manager and nothing moves."""
+    store = location_by_id(session, store_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.MissingValue(field="reason")
+    if not counted:
+        raise errors.MissingValue(field="counted")
+    actor = session.get(User, actor_id)
+    count = StockCount(store_id=store.id, status=CountStatus.applied, reason=reason[:240], counted_by=actor_id,
+                       counted_at=at or utcnow())
+    session.add(count)
+    session.flush()
+    lines = []
+    for sku, value in counted.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise errors.InvalidQuantity(quantity=value)
+        product = product_by_sku(session, sku)
+        balance = session.get(StockBalance, (store.id, product.id), populate_existing=True)
+        expected = balance.on_hand if balance else 0
+        line = StockCountLine(count_id=count.id, product_id=product.id, expected=expected, counted=value,
+                              large=_is_large(value - expected, product))
+        session.add(line)
+        lines.append((line, product))
+    if any(line.large for line, _ in lines) and not access.may_approve_counts(actor, store.id):
+        count.status = CountStatus.pending_approval
+    else:
+        count.decided_by, count.decided_at = actor_id, count.counted_at
+        for line, product in lines:
+            inventory.adjust_count(session, location_id=store.id, sku=product.sku, counted=line.counted,
+                                   reason=f"count {count.id}: {reason}"[:240], actor_id=actor_id, at=at,
+                                   commit=False)
+    session.commit()
+    return count
+
+
+def decide_count(session: Session, *, store_id: int, count_id: int, approve: bool, actor_id: int,
+                 at: datetime | None = None) -> StockCount:
+    """A manager approves (the counted differences are applied to today's stock) or rejects a held count."""
+    actor = session.get(User, actor_id)
+    if actor is None or not access.may_approve_counts(actor, store_id):
+        raise errors.Forbidden(what=f"stock count {count_id}")
+    count = session.get(StockCount, count_id)
+    if count is None or count.store_id != store_id:
+        raise errors.NotFound(what="Stock count", key=count_id)
+    status = CountStatus.applied if approve else CountStatus.rejected
+    claimed = session.execute(
+        update(StockCount).where(StockCount.id == count.id, StockCount.status == CountStatus.pending_approval)
+        .values(status=status, decided_by=actor_id, decided_at=at or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.refresh(count)
+        raise errors.CountClosed(count=count.id, status=count.status)
+    if approve:
+        # Sales since the count are kept: the counted difference is applied to the stock of now.
+        for line, product in session.execute(
+            select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
+            .where(StockCountLine.count_id == count.id)
+        ).all():
+            if line.counted == line.expected:
+                continue
+            balance = session.get(StockBalance, (store_id, product.id), populate_existing=True)
+            now = (balance.on_hand if balance else 0) + line.counted - line.expected
+            inventory.adjust_count(session, location_id=store_id, sku=product.sku, counted=max(now, 0),
+                                   reason=f"count {count.id} approved: {count.reason}"[:240],
+                                   actor_id=actor_id, at=at, commit=False)
+    audit.record(session, actor_id=actor_id, action=f"stock_count.{status}", entity="stock_count",
+                 entity_id=count.id)
+    session.commit()
+    session.refresh(count)
+    return count
+
+
+def request_transfer(session: Session, *, to_store_id: int, from_store_code: str, sku: str, quantity: int,
+                     note: str | None = None, actor_id: int | None = None) -> TransferRequest:
+    """Ask another store to send units of a SKU to this one; the other store must hold them."""
+    quantity = check_quantity(quantity)
+    destination = location_by_id(session, to_store_id)
+    code = (from_store_code or "").strip().upper()
+    if not code:
+        raise errors.MissingValue(field="from_store")
+    origin = session.execute(select(Location).where(func.upper(Location.code) == code)).scalars().first()
+    if origin is None or origin.kind != LocationKind.store:
+        raise errors.UnknownLocation(location=code)
+    origin = location_by_id(session, origin.id)
+    if origin.id == destination.id:
+        raise errors.TransferToSameStore(location=origin.code)
+    product = product_by_sku(session, sku)
+    balance = session.get(StockBalance, (origin.id, product.id))
+    available = balance.on_hand if balance else 0
+    if available < quantity:
+        raise errors.InsufficientStock(sku=product.sku, location=origin.code, available=available,
+                                       requested=quantity)
+    transfer = TransferRequest(from_store_id=origin.id, to_store_id=destination.id, product_id=product.id,
+                               quantity=quantity, note=(note or "").strip()[:240] or None, requested_by=actor_id)
+    session.add(transfer)
+    session.commit()
+    return transfer

@@ -1,0 +1,278 @@
+"""Read models for the store pages: what a shop has, what is at risk, what is on its way.
+
+Pure reads, no commits. The caller passes `as_of` (the clock is read at the edge).
+Weeks of cover = units on hand / average weekly units sold over the last 13 weeks.
+At risk: selling, and cover below the brand's lead time (at least two weeks) or already at zero.
+Aging: units on hand and no sale of the SKU at the store for 90 days or more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlmodel import Session
+
+from retail import errors
+from retail.models import (
+    Brand,
+    Location,
+    LocationKind,
+    MissedSale,
+    Movement,
+    MovementKind,
+    Product,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    StockBalance,
+    StockCount,
+    StockCountLine,
+    TransferRequest,
+)
+
+RATE_WEEKS = 13
+AGING_DAYS = 90
+MIN_COVER_WEEKS = 2.0
+
+
+@dataclass(frozen=True)
+class StockLine:
+    sku: str
+    model: str
+    variant: str
+    brand: str
+    serialised: bool
+    on_hand: int
+    demo: int
+    in_transit: int
+    weekly_rate: float
+    weeks_of_cover: float | None  # None: nothing sold recently, cover is unbounded
+    last_sale_at: datetime | None
+    at_risk: bool
+    aging: bool
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    reference: str
+    shipped_at: datetime
+    expected_at: datetime | None
+    lines: int
+    units: int
+
+
+def store(session: Session, store_id: int) -> Location:
+    location = session.get(Location, store_id)
+    if location is None or location.kind != LocationKind.store:
+        raise errors.UnknownLocation(location=store_id)
+    return location
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
+
+
+def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[StockLine]:
+    since = as_of - timedelta(weeks=RATE_WEEKS)
+    m = Movement.__table__.c
+    sales = (
+        select(
+            m.product_id,
+            func.sum(case((m.ts >= since, -m.quantity), else_=0)).label("recent_units"),
+            func.max(m.ts).label("last_sale"),
+        )
+        .where(m.location_id == store_id, m.kind == MovementKind.sale, m.ts <= as_of)
+        .group_by(m.product_id)
+        .subquery()
+    )
+    first_in = (
+        select(m.product_id, func.min(m.ts).label("first_in"))
+        .where(m.location_id == store_id, m.quantity > 0, m.ts <= as_of)
+        .group_by(m.product_id)
+        .subquery()
+    )
+    b = StockBalance.__table__.c
+    rows = session.execute(
+        select(Product.sku, Product.model, Product.variant, Brand.name.label("brand"), Product.serialised,
+               b.on_hand, b.demo, b.in_transit, sales.c.recent_units, sales.c.last_sale, first_in.c.first_in,
+               Brand.lead_time_days)
+        .select_from(StockBalance)
+        .join(Product, Product.id == b.product_id)
+        .join(Brand, Brand.id == Product.brand_id)
+        .outerjoin(sales, sales.c.product_id == b.product_id)
+        .outerjoin(first_in, first_in.c.product_id == b.product_id)
+        .where(b.location_id == store_id, or_(b.on_hand > 0, b.demo > 0, b.in_transit > 0,
+                                               sales.c.recent_units > 0))
+        .order_by(Product.sku)
+    ).all()
+    lines = []
+    for r in rows:
+        rate = float(r.recent_units or 0) / RATE_WEEKS
+        cover = r.on_hand / rate if rate > 0 else None
+        threshold = max(MIN_COVER_WEEKS, (r.lead_time_days or 0) / 7)
+        last_sale, first_in_at = _aware(r.last_sale), _aware(r.first_in)
+        idle_since = last_sale or first_in_at
+        aging = r.on_hand > 0 and idle_since is not None and (as_of - idle_since).days >= AGING_DAYS
+        lines.append(StockLine(
+            sku=r.sku, model=r.model, variant=r.variant, brand=r.brand, serialised=r.serialised,
+            on_hand=r.on_hand, demo=r.demo, in_transit=r.in_transit, weekly_rate=rate, weeks_of_cover=cover,
+            last_sale_at=last_sale, at_risk=cover is not None and cover < threshold, aging=aging,
+        ))
+    return lines
+
+
+def open_deliveries(session: Session, *, store_id: int) -> list[Delivery]:
+    line = ShipmentLine.__table__.c
+    rows = session.execute(
+        select(Shipment.id, Shipment.reference, Shipment.shipped_at, Shipment.expected_at,
+               func.count(line.id), func.coalesce(func.sum(line.quantity), 0))
+        .join(ShipmentLine, line.shipment_id == Shipment.id)
+        .where(Shipment.to_location_id == store_id, Shipment.status == ShipmentStatus.in_transit)
+        .group_by(Shipment.id, Shipment.reference, Shipment.shipped_at, Shipment.expected_at)
+        .order_by(Shipment.shipped_at)
+    ).all()
+    return [Delivery(r[0], r[1], _aware(r[2]), _aware(r[3]), r[4], int(r[5])) for r in rows]
+
+
+def open_delivery(session: Session, *, store_id: int, shipment_id: int) -> tuple[Shipment, list[tuple]]:
+    """A shipment on its way to this store, with (line, product) pairs; NotFound for anyone else's."""
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None or shipment.to_location_id != store_id:
+        raise errors.NotFound(what="Shipment", key=shipment_id)
+    lines = session.execute(
+        select(ShipmentLine, Product).join(Product, Product.id == ShipmentLine.product_id)
+        .where(ShipmentLine.shipment_id == shipment.id).order_by(Product.sku)
+    ).all()
+    return shipment, [tuple(row) for row in lines]
+
+
+def weekly_sales(session: Session, *, store_id: int, as_of: datetime, weeks: int = 12,
+                 sku: str | None = None) -> list[tuple[date, int]]:
+    """Units sold per week (weeks start on Monday, UTC), oldest first, the current week last."""
+    this_monday = as_of.date() - timedelta(days=as_of.weekday())
+    start = this_monday - timedelta(weeks=weeks - 1)
+    query = select(Movement.ts, Movement.quantity).where(
+        Movement.location_id == store_id, Movement.kind == MovementKind.sale,
+        Movement.ts >= datetime.combine(start, datetime.min.time(), tzinfo=as_of.tzinfo), Movement.ts <= as_of)
+    if sku:
+        query = query.join(Product, Product.id == Movement.product_id).where(Product.sku == sku)
+    buckets = {start + timedelta(weeks=i): 0 for i in range(weeks)}
+    for ts, quantity in session.execute(query):
+        day = ts.date()
+        buckets[day - timedelta(days=day.weekday())] += -quantity
+    return sorted(buckets.items())
+
+
+def product_choices(session: Session, *, store_id: int) -> list[tuple[str, str]]:
+    """SKUs the store holds or has held, for the pickers of the forms: (sku, label)."""
+    rows = session.execute(
+        select(Product.sku, Product.model, Product.variant)
+        .join(StockBalance, StockBalance.product_id == Product.id)
+        .where(StockBalance.location_id == store_id).order_by(Product.sku)
+    ).all()
+    return [(r.sku, f"{r.model} {r.variant}".strip()) for r in rows]
+
+
+def search_products(session: Session, *, query: str, limit: int = 20) -> list[Product]:
+    text = (query or "").strip()
+    if not text:
+        return []
+    like = f"%{text.lower()}%"
+    return list(session.execute(
+        select(Product).where(or_(func.lower(Product.sku).like(like), func.lower(Product.model).like(like),
+                                  Product.barcode == text))
+        .order_by(Product.sku).limit(limit)
+    ).scalars())
+
+
+def recent_sales(session: Session, *, store_id: int, limit: int = 10) -> list[tuple[Movement, Product]]:
+    rows = session.execute(
+        select(Movement, Product).join(Product, Product.id == Movement.product_id)
+        .where(Movement.location_id == store_id, Movement.kind == MovementKind.sale)
+        .order_by(Movement.ts.desc(), Movement.id.desc()).limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def missed_sales(session: Session, *, store_id: int, limit: int = 10) -> list[tuple[MissedSale, Product]]:
+    rows = session.execute(
+        select(MissedSale, Product).join(Product, Product.id == MissedSale.product_id)
+        .where(MissedSale.store_id == store_id).order_by(MissedSale.ts.desc()).limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def counts(session: Session, *, store_id: int, limit: int = 10) -> list[StockCount]:
+    return list(session.execute(
+        select(StockCount).where(StockCount.store_id == store_id)
+        .order_by(StockCount.counted_at.desc(), StockCount.id.desc()).limit(limit)
+    ).scalars())
+
+
+def count_detail(session: Session, *, store_id: int, count_id: int) -> tuple[StockCount, list[tuple]]:
+    count = session.get(StockCount, count_id)
+    if count is None or count.store_id != store_id:
+        raise errors.NotFound(what="Stock count", key=count_id)
+    lines = session.execute(
+        select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
+        .where(StockCountLine.count_id == count.id).order_by(Product.sku)
+    ).all()
+    return count, [tuple(r) for r in lines]
+
+
+def transfer_requests(session: Session, *, store_id: int, limit: int = 20) -> list[tuple]:
+    """Requests this store made or received: (request, product, other store)."""
+    other = Location.__table__.alias("other")
+    rows = session.execute(
+        select(TransferRequest, Product, other.c.code, other.c.name)
+        .join(Product, Product.id == TransferRequest.product_id)
+        .join(other, other.c.id == case((TransferRequest.to_store_id == store_id, TransferRequest.from_store_id),
+                                        else_=TransferRequest.to_store_id))
+        .where(or_(TransferRequest.to_store_id == store_id, TransferRequest.from_store_id == store_id))
+        .order_by(TransferRequest.requested_at.desc()).limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def stores_with_stock(session: Session, *, sku: str, exclude_store_id: int, limit: int = 10) -> list[tuple]:
+    """Other active stores holding the SKU, most units first: where a transfer could come from."""
+    rows = session.execute(
+        select(Location.code, Location.name, Location.city, StockBalance.on_hand)
+        .join(StockBalance, StockBalance.location_id == Location.id)
+        .join(Product, Product.id == StockBalance.product_id)
+        .where(Product.sku == sku, Location.kind == LocationKind.store, Location.status == "active",
+               Location.id != exclude_store_id, StockBalance.on_hand > 0)
+        .order_by(StockBalance.on_hand.desc(), Location.code).limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def find_stores(session: Session, *, query: str = "", limit: int = 50) -> list[Location]:
+    """Stores matching a code, name or city, for the planners' store picker."""
+    q = select(Location).where(Location.kind == LocationKind.store)
+    text = (query or "").strip().lower()
+    if text:
+        like = f"%{text}%"
+        q = q.where(or_(func.lower(Location.code).like(like), func.lower(Location.name).like(like),
+                        func.lower(Location.city).like(like), Location.city_zh.like(f"%{query.strip()}%")))
+    return list(session.execute(q.order_by(Location.code).limit(limit)).scalars())
+
+
+@dataclass(frozen=True)
+class ForecastWeek:
+    week: date
+    low: float
+    mean: float
+    high: float
+
+
+def forecast(session: Session, *, store_id: int, sku: str, as_of: datetime) -> list[ForecastWeek]:
+    """The stored forecast of a SKU at the store with its interval, or [] while none is stored.
+
+    The forecasting job that stores forecasts is being built separately; until its table exists
+    the store home simply shows the sales without a forecast."""
+    return []

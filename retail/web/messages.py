@@ -1,0 +1,90 @@
+"""The one table from a refusal's code to the sentence a person reads, in their language.
+
+Domain errors (retail/errors.py) and POS import row errors carry a stable `code` and `params`;
+views never write their own wording for a business rule.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - marks a message for extraction, translated on use
+    return message
+
+
+MESSAGES = {
+    "domain_error": N_("The request was refused."),
+    "not_found": N_("%(what)s %(key)s does not exist."),
+    "unknown_product": N_("No product has the SKU or barcode %(sku)s."),
+    "unknown_location": N_("No store has the code %(location)s."),
+    "location_inactive": N_("Store %(location)s is %(status)s: it cannot move stock."),
+    "invalid_quantity": N_("Enter a whole number of at least 1 (not %(quantity)s)."),
+    "insufficient_stock": N_("Only %(available)s of %(sku)s in stock at %(location)s; %(requested)s requested."),
+    "serials_required": N_("%(sku)s has serial numbers: scan %(quantity)s serial number(s), got %(given)s."),
+    "unknown_serial": N_("Serial number %(serial)s is not in stock here."),
+    "duplicate_serial": N_("Serial number %(serial)s already exists."),
+    "shipment_closed": N_("Delivery %(reference)s has already been received."),
+    "forbidden": N_("You may not do this."),
+    "missing_value": N_("Please fill in: %(field)s."),
+    "invalid_value": N_("%(value)s is not a valid %(field)s."),
+    "serial_not_sold": N_("Serial number %(serial)s was not sold here: it cannot be returned."),
+    "return_exceeds_sale": N_("Sale %(sale)s sold %(sold)s unit(s), %(returned)s already returned: "
+                              "%(requested)s cannot be returned."),
+    "count_closed": N_("This stock count has already been decided."),
+    "transfer_to_same_store": N_("Choose another store than your own."),
+    "wrong_password": N_("The current password is not correct."),
+    "weak_password": N_("A password needs at least %(min_length)s characters."),
+    "already_exists": N_("%(what)s %(key)s already exists."),
+    # POS import rows (retail/services/pos_import.py RowError codes)
+    "missing_column": N_("Column %(column)s is missing."),
+    "bad_date": N_("The date %(value)s cannot be read."),
+    "bad_quantity": N_("The quantity %(value)s is not a whole number of at least 1."),
+    "serials_required_row": N_("Serial numbers are required for this product."),
+    "bad_price": N_("The price %(value)s cannot be read."),
+    "empty_file": N_("The file has no rows."),
+    "unreadable_file": N_("The file cannot be read: save it as CSV (UTF-8 or GBK) or XLSX."),
+    "duplicate_row": N_("This row repeats row %(first_row)s."),
+}
+
+# Field names, as the forms label them.
+FIELDS = {
+    "sku": N_("SKU or barcode"),
+    "serials": N_("serial numbers or sale number"),
+    "reason": N_("reason"),
+    "counted": N_("at least one counted quantity"),
+    "from_store": N_("the other store"),
+    "name": N_("name"),
+    "store": N_("store"),
+    "brand": N_("brand"),
+    "email": N_("email"),
+    "role": N_("role"),
+    "language": N_("language"),
+    "code": N_("code"),
+    "city": N_("city"),
+    "market": N_("market"),
+    "Shipment": N_("Delivery"),
+    "Sale": N_("Sale"),
+    "Stock count": N_("Stock count"),
+    "User": N_("User"),
+    "Store": N_("Store"),
+    "Brand": N_("Brand"),
+}
+
+
+class _Params(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+def message(code: str, params: dict | None = None) -> str:
+    params = _Params(params or {})
+    for key in ("field", "what"):
+        if key in params and params[key] in FIELDS:
+            params[key] = gettext(FIELDS[params[key]])
+    template = MESSAGES.get(code, MESSAGES["domain_error"])
+    return gettext(template) % params
+
+
+def describe(error) -> str:
+    """A domain error or an import row error, as a sentence in the reader's language."""
+    return message(getattr(error, "code", "domain_error"), getattr(error, "params", None))
