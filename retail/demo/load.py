@@ -67,6 +67,25 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _insert(connection, table, rows: list[dict], bar: tqdm | None = None) -> None:
+    """Insert many rows: COPY on PostgreSQL (an order of magnitude faster than INSERT), executemany elsewhere."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        # COPY bypasses the model's Python-side defaults: supply them, once for all rows.
+        defaults = {c.name: (c.default.arg if c.default.is_scalar else c.default.arg(None))
+                    for c in table.columns if c.name not in columns and c.default is not None}
+        rows = [{**defaults, **row} for row in rows] if defaults else rows
+        columns += list(defaults)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for start in range(0, len(rows), CHUNK):
+                    for row in rows[start:start + CHUNK]:
+                        copy.write_row([row[c] for c in columns])
+                    if bar is not None:
+                        bar.update(min(CHUNK, len(rows) - start))
+        return
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         connection.execute(insert(table), chunk)
