@@ -33,10 +33,10 @@ def case_on_hand(session, world):
 
 
 def test_template_imports_and_the_same_file_twice_changes_nothing(session, world):
-    content = ("date,sku,quantity,serials,unit_price,type,receipt\n"
-               "2026-11-20 14:05,RK-MAX2-BLK,1,SN1,2899.00,sale,R-1\n"
-               "2026-11-20 15:30,6970000000024,2,,199,sale,R-2\n"
-               "2026-11-21 11:00,RK-MAX2-BLK,1,SN1,2899.00,return,R-1\n").encode()
+    content = (b"date,sku,quantity,serials,unit_price,type,receipt\n"
+               b"2026-11-20 14:05,RK-MAX2-BLK,1,SN1,2899.00,sale,R-1\n"
+               b"2026-11-20 15:30,6970000000024,2,,199,sale,R-2\n"
+               b"2026-11-21 11:00,RK-MAX2-BLK,1,SN1,2899.00,return,R-1\n")
     result = pos_import.apply(session, store_id=world["a"].id, filename="till.csv", content=content, actor_id=None)
     assert result == pos_import.Result(imported_rows=3, already_imported=False)
     assert case_on_hand(session, world) == 3
@@ -78,12 +78,12 @@ def test_xlsx_with_spreadsheet_serial_dates(session, world):
 
 
 def test_one_bad_row_is_named_and_nothing_is_written(session, world):
-    content = ("date,sku,quantity,serials\n"
-               "2026-11-20,RK-CASE,1,\n"
-               "2026-11-31,RK-CASE,1,\n"     # no 31 November
-               "2026-11-20,NO-SUCH,1,\n"
-               "2026-11-20,RK-MAX2-BLK,2,SN1\n"
-               "2026-11-20,RK-CASE,x,\n").encode()
+    content = (b"date,sku,quantity,serials\n"
+               b"2026-11-20,RK-CASE,1,\n"
+               b"2026-11-31,RK-CASE,1,\n"     # no 31 November
+               b"2026-11-20,NO-SUCH,1,\n"
+               b"2026-11-20,RK-MAX2-BLK,2,SN1\n"
+               b"2026-11-20,RK-CASE,x,\n")
     before = counts(session)
     preview = pos_import.preview(session, store_id=world["a"].id, filename="p.csv", content=content)
     assert [(e.row_number, e.code) for e in preview.errors] == [
@@ -95,7 +95,7 @@ def test_one_bad_row_is_named_and_nothing_is_written(session, world):
 
 
 def test_a_row_beyond_stock_fails_the_file_at_that_row(session, world):
-    content = ("date,sku,quantity\n2026-11-20,RK-CASE,4\n2026-11-21,RK-CASE,2\n").encode()
+    content = (b"date,sku,quantity\n2026-11-20,RK-CASE,4\n2026-11-21,RK-CASE,2\n")
     preview = pos_import.preview(session, store_id=world["a"].id, filename="p.csv", content=content)
     assert [(e.row_number, e.code) for e in preview.errors] == [(3, "insufficient_stock")]
     assert case_on_hand(session, world) == 5  # the dry run was rolled back
