@@ -117,3 +117,12 @@ def deactivate_user(session: Session, *, user_id: int, actor_id: int | None = No
     audit.record(session, actor_id=actor_id, action="user.deactivated", entity="user", entity_id=user.id)
     session.commit()
     return user
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    return _user(session, user_id)
+
+
+def store_code(session: Session, user: User) -> str:
+    store = session.get(Location, user.store_id) if user.store_id else None
+    return store.code if store else ""

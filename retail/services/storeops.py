@@ -36,7 +36,7 @@ from retail.services.stock import check_quantity, location_by_id, product_by_sku
 
 # A counted difference this large (units, or value at wholesale cost) waits for a manager.
 LARGE_DIFFERENCE_UNITS = 3
-LARGE_DIFFERENCE_VALUE = Decimal("5000")
+LARGE_DIFFERENCE_VALUE = Decimal("2000")  # about one pair of glasses at wholesale cost
 MISSED_SALE_REASONS = ("out_of_stock", "no_demo", "other")
 
 

@@ -2,7 +2,8 @@
 
 Pure reads, no commits. The caller passes `as_of` (the clock is read at the edge).
 Weeks of cover = units on hand / average weekly units sold over the last 13 weeks.
-At risk: selling, and cover below the brand's lead time (at least two weeks) or already at zero.
+At risk: selling, and cover shorter than a replenishment takes to arrive: the brand's lead time plus
+two weeks (a weekly review and a week of safety); a SKU that sold recently and is out counts too.
 Aging: units on hand and no sale of the SKU at the store for 90 days or more.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from retail.models import (
 
 RATE_WEEKS = 13
 AGING_DAYS = 90
-MIN_COVER_WEEKS = 2.0
+REVIEW_AND_SAFETY_WEEKS = 2.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[Sto
     for r in rows:
         rate = float(r.recent_units or 0) / RATE_WEEKS
         cover = r.on_hand / rate if rate > 0 else None
-        threshold = max(MIN_COVER_WEEKS, (r.lead_time_days or 0) / 7)
+        threshold = (r.lead_time_days or 0) / 7 + REVIEW_AND_SAFETY_WEEKS
         last_sale, first_in_at = _aware(r.last_sale), _aware(r.first_in)
         idle_since = last_sale or first_in_at
         aging = r.on_hand > 0 and idle_since is not None and (as_of - idle_since).days >= AGING_DAYS

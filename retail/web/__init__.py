@@ -19,6 +19,8 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.stock import bp as stock_bp
     from retail.web.store import bp as store_bp
 
+    # Uploads (POS files) up to 8 MB; the confirmation form carries the file back as base64.
+    app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024)
     CSRFProtect(app)
     access.init_app(app)
     i18n.init_app(app)

@@ -29,3 +29,14 @@ def counted_quantities(form, prefix: str = "counted-") -> dict[str, int]:
         if key.startswith(prefix) and text(value):
             counted[key[len(prefix):]] = integer(value)
     return counted
+
+
+def whole(value: str | None, *, field: str, default: int | None = None) -> int | None:
+    """A whole number for a setting (lead time, tier); the service judges its range."""
+    raw = text(value)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.InvalidValue(field=field, value=raw) from None

@@ -39,11 +39,14 @@ MESSAGES = {
     "missing_column": N_("Column %(column)s is missing."),
     "bad_date": N_("The date %(value)s cannot be read."),
     "bad_quantity": N_("The quantity %(value)s is not a whole number of at least 1."),
-    "serials_required_row": N_("Serial numbers are required for this product."),
+    "bad_kind": N_("The type %(value)s is neither a sale nor a return."),
+    "too_many_rows": N_("A file may have at most %(max)s rows: split it."),
     "bad_price": N_("The price %(value)s cannot be read."),
     "empty_file": N_("The file has no rows."),
     "unreadable_file": N_("The file cannot be read: save it as CSV (UTF-8 or GBK) or XLSX."),
-    "duplicate_row": N_("This row repeats row %(first_row)s."),
+    "duplicate_row": N_("This row repeats row %(first)s."),
+    "invalid_pos_file": N_("The file has %(count)s invalid row(s): nothing was imported. Correct them and "
+                           "upload the file again."),
 }
 
 # Field names, as the forms label them.
@@ -62,6 +65,11 @@ FIELDS = {
     "code": N_("code"),
     "city": N_("city"),
     "market": N_("market"),
+    "partnership": N_("partnership"),
+    "status": N_("status"),
+    "city_tier": N_("city tier"),
+    "lead_time_days": N_("lead time in days"),
+    "moq": N_("minimum order quantity"),
     "Shipment": N_("Delivery"),
     "Sale": N_("Sale"),
     "Stock count": N_("Stock count"),

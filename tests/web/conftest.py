@@ -7,7 +7,22 @@ from sqlalchemy import create_engine
 from retail import create_app
 from retail.config import Settings
 from retail.db import make_engine
+from tests.conftest import _fresh_sqlite_url
 from tests.web.factories import shop_world
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path) -> str:
+    """Web tests run on SQLite; the modules whose behaviour depends on the backend (scoping of every
+    page, selling under concurrency) ask for both by overriding this fixture with `both_backends`."""
+    return _fresh_sqlite_url(sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def both_backends(request, sqlite_template, tmp_path) -> str:
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return _fresh_sqlite_url(sqlite_template, tmp_path)
 
 
 @pytest.fixture

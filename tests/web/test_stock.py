@@ -1,0 +1,118 @@
+"""Back-room work: receive a delivery line by line, count stock (large differences wait for a manager),
+demo units in and out, transfer requests."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from retail.models import AuditLog, Shipment, ShipmentLine, StockBalance, StockCount, TransferRequest
+from tests.web.factories import post, sign_in
+
+
+def balance(session, world, store, product) -> StockBalance:
+    return session.get(StockBalance, (world[store].id, world[product].id), populate_existing=True)
+
+
+def test_receive_a_delivery_with_one_short_line(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a, shipment = world["a"].id, world["delivery_a"]
+    page = client.get(f"/stores/{a}/deliveries/{shipment.id}").get_data(as_text=True)
+    assert 'name="received-RK-CASE" value="4"' in page
+    response = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-MAX2-BLK": "2",
+                                                                      "received-RK-CASE": "3"})
+    assert response.status_code == 302
+    assert "发货 4，实收 3，差异已记录" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert session.get(Shipment, shipment.id, populate_existing=True).status == "received"
+    lines = {line.product_id: line.received_quantity for line in session.execute(select(ShipmentLine).where(
+        ShipmentLine.shipment_id == shipment.id)).scalars()}
+    assert lines == {world["glasses"].id: 2, world["case"].id: 3}
+    assert (balance(session, world, "a", "case").on_hand, balance(session, world, "a", "case").in_transit) == (8, 0)
+    assert balance(session, world, "a", "glasses").on_hand == 5
+    audit = session.execute(select(AuditLog).where(AuditLog.action == "shipment.discrepancy")).scalar_one()
+    assert audit.detail == {"RK-CASE": {"shipped": 4, "received": 3}}
+    again = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-CASE": "4"})
+    assert again.status_code == 422 and "已签收过" in again.get_data(as_text=True)
+
+
+def test_a_bad_received_quantity_keeps_the_form(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a, shipment = world["a"].id, world["delivery_a"]
+    response = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-CASE": "three"})
+    assert response.status_code == 422 and 'value="three"' in response.get_data(as_text=True)
+    assert session.get(Shipment, shipment.id, populate_existing=True).status == "in_transit"
+
+
+def test_small_count_difference_is_applied_at_once(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    response = post(client, f"/stores/{world['a'].id}/count", {"counted-RK-CASE": "4", "counted-RK-MAX2-BLK": "",
+                                                               "reason": "weekly count"})
+    assert response.status_code == 302
+    count = session.execute(select(StockCount)).scalar_one()
+    assert count.status == "applied" and count.counted_by == world["staff"].id
+    assert balance(session, world, "a", "case").on_hand == 4 and balance(session, world, "a", "glasses").on_hand == 3
+
+
+def test_count_without_reason_is_refused_and_keeps_the_numbers(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    response = post(client, f"/stores/{world['a'].id}/count", {"counted-RK-CASE": "4", "reason": " "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "请填写：原因" in page and 'name="counted-RK-CASE" value="4"' in page
+    assert session.execute(select(StockCount)).first() is None
+
+
+def test_large_difference_waits_for_the_manager(app, client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a = world["a"].id
+    response = post(client, f"/stores/{a}/count", {"counted-RK-MAX2-BLK": "1", "reason": "two pairs missing"})
+    assert response.status_code == 302
+    count = session.execute(select(StockCount)).scalar_one()
+    assert count.status == "pending_approval"
+    assert balance(session, world, "a", "glasses").on_hand == 3  # nothing moves yet
+    assert post(client, f"/stores/{a}/count/{count.id}", {"decision": "approve"}).status_code == 403
+    post(client, f"/stores/{a}/sale", {"serials": "SN-A3"})  # a sale after the count is kept on approval
+    manager = app.test_client()
+    sign_in(manager, "manager@a.example.com")
+    assert "批准并调整库存" in manager.get(f"/stores/{a}/count/{count.id}").get_data(as_text=True)
+    assert post(manager, f"/stores/{a}/count/{count.id}", {"decision": "approve"}).status_code == 302
+    session.refresh(count)
+    assert (count.status, count.decided_by) == ("applied", world["manager"].id)
+    assert balance(session, world, "a", "glasses").on_hand == 0  # 3 - 1 sold - 2 missing
+    twice = post(manager, f"/stores/{a}/count/{count.id}", {"decision": "reject"})
+    assert twice.status_code == 422 and "已审批过" in twice.get_data(as_text=True)
+
+
+def test_manager_count_with_large_difference_applies_directly(client, world, session):
+    sign_in(client, "manager@a.example.com")
+    post(client, f"/stores/{world['a'].id}/count", {"counted-RK-CASE": "0", "reason": "flood"})
+    assert session.execute(select(StockCount.status)).scalar_one() == "applied"
+    assert balance(session, world, "a", "case").on_hand == 0
+
+
+def test_demo_units_out_and_back(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a = world["a"].id
+    assert post(client, f"/stores/{a}/demo", {"direction": "out", "sku": "RK-MAX2-BLK",
+                                              "serials": "SN-A2"}).status_code == 302
+    glasses = balance(session, world, "a", "glasses")
+    assert (glasses.on_hand, glasses.demo) == (2, 1)
+    refused = post(client, f"/stores/{a}/sale", {"serials": "SN-A2"})
+    assert refused.status_code == 422
+    assert post(client, f"/stores/{a}/demo", {"direction": "in", "sku": "RK-MAX2-BLK",
+                                              "serials": "SN-A2"}).status_code == 302
+    glasses = balance(session, world, "a", "glasses")
+    assert (glasses.on_hand, glasses.demo) == (3, 0)
+
+
+def test_transfer_request_to_a_store_with_stock(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a = world["a"].id
+    holders = client.get(f"/stores/{a}/transfers?sku=RK-MAX2-BLK").get_data(as_text=True)
+    assert "S0002" in holders
+    own = post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "S0001", "quantity": "1"})
+    assert own.status_code == 422 and "不能是本店" in own.get_data(as_text=True)
+    too_many = post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "s0002", "quantity": "3"})
+    assert too_many.status_code == 422 and "仅剩 2 件" in too_many.get_data(as_text=True)
+    assert post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "s0002",
+                                                   "quantity": "1", "note": "customer waiting"}).status_code == 302
+    request = session.execute(select(TransferRequest)).scalar_one()
+    assert (request.from_store_id, request.to_store_id, request.quantity, request.status) == (
+        world["b"].id, a, 1, "requested")
