@@ -93,6 +93,47 @@ def _insert(connection, table, rows: list[dict], bar: tqdm | None = None) -> Non
             bar.update(len(chunk))
 
 
+def _insert_frame(connection, table, frame: pd.DataFrame, bar: tqdm | None = None) -> None:
+    """Insert a large frame without per-row ORM work: values are turned into the database's own
+    text forms column by column (UTC times as SQLAlchemy stores them on SQLite), then COPY on
+    PostgreSQL or one executemany on SQLite."""
+    if frame.empty:
+        return
+    postgres = connection.dialect.name == "postgresql"
+    defaults = {c.name: (c.default.arg if c.default.is_scalar else c.default.arg(None))
+                for c in table.columns if c.name not in frame.columns and c.default is not None}
+    frame = frame.assign(**defaults) if defaults else frame
+    out = {}
+    for name, column in frame.items():
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            text_form = column.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            out[name] = (text_form + "+00:00") if postgres else text_form
+        elif pd.api.types.is_bool_dtype(column):
+            out[name] = column.astype(object) if postgres else column.astype(int)
+        else:
+            out[name] = column
+    prepared = pd.DataFrame(out).astype(object)
+    prepared = prepared.where(prepared.notna(), None)
+    rows = list(prepared.itertuples(index=False, name=None))
+    quoted = ", ".join(f'"{c}"' for c in prepared.columns)
+    if postgres:
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for start in range(0, len(rows), CHUNK):
+                    for row in rows[start:start + CHUNK]:
+                        copy.write_row(row)
+                    if bar is not None:
+                        bar.update(min(CHUNK, len(rows) - start))
+        return
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(prepared.columns))})'
+    cursor = connection.connection.driver_connection.cursor()
+    for start in range(0, len(rows), CHUNK):
+        cursor.executemany(sql, rows[start:start + CHUNK])
+        if bar is not None:
+            bar.update(min(CHUNK, len(rows) - start))
+    cursor.close()
+
+
 def load_world(engine: Engine, world, *, progress: bool = True) -> LoadReport:
     started = time.perf_counter()
     check_ledger(world.movements)
@@ -176,23 +217,18 @@ def _load_ledger(connection, world, location_ids, product_ids, progress: bool) -
         "reference": m["reference"],
     })
     bar = tqdm(total=len(frame), desc="movements", unit="row", disable=None if progress else True)
-    records = frame.to_dict("records")
-    for r in records:
-        r["ts"] = r["ts"].to_pydatetime()
-        if pd.isna(r["unit_price"]):
-            r["unit_price"], r["currency"] = None, None
-        else:
-            r["unit_price"] = round(float(r["unit_price"]), 2)
-        if not isinstance(r["reference"], str):
-            r["reference"] = None
-    _insert(connection, Movement.__table__, records, bar)
+    priced = frame["unit_price"].notna()
+    _insert_frame(connection, Movement.__table__, frame.assign(
+        unit_price=frame["unit_price"].where(priced, None),
+        currency=frame["currency"].where(priced, None),
+        reference=frame["reference"].where(frame["reference"].map(lambda r: isinstance(r, str)), None)), bar)
     bar.close()
 
     shipments = _load_shipments(connection, world, frame, location_ids)
     balances = _balances(frame, shipments)
-    _insert(connection, StockBalance.__table__, _records(balances))
+    _insert_frame(connection, StockBalance.__table__, balances)
     serials = _load_serials(connection, world, frame, balances, product_ids)
-    return {"movements": len(frame), "serial_units": serials, "shipments": len(shipments)}
+    return {"movements": len(frame), "serial_units": serials, "shipments": len(world.shipments)}
 
 
 def _load_shipments(connection, world, frame: pd.DataFrame, location_ids) -> pd.DataFrame:
@@ -210,12 +246,8 @@ def _load_shipments(connection, world, frame: pd.DataFrame, location_ids) -> pd.
         "shipped_at": pd.to_datetime(ships["shipped_at"], utc=True),
         "expected_at": pd.to_datetime(ships["expected_at"], utc=True), "received_at": received,
     })
-    records = _records(rows)
-    for r in records:
-        for key in ("shipped_at", "expected_at", "received_at"):
-            r[key] = r[key].to_pydatetime() if r[key] is not None else None
-        r["from_location_id"] = int(r["from_location_id"]) if r["from_location_id"] is not None else None
-    _insert(connection, Shipment.__table__, records)
+    _insert_frame(connection, Shipment.__table__, rows.assign(
+        from_location_id=rows["from_location_id"].astype("Int64")))
     outs = frame[frame["kind"] == "transfer_out"]
     lines = (outs.assign(quantity=-outs["quantity"]).merge(
         ships[["reference", "id"]].rename(columns={"id": "shipment_id"}), on="reference")
@@ -224,8 +256,8 @@ def _load_shipments(connection, world, frame: pd.DataFrame, location_ids) -> pd.
     lines = lines.merge(ships[["id", "reference", "to_location"]], left_on="shipment_id", right_on="id")
     got = ins.reindex(pd.MultiIndex.from_frame(lines[["reference", "product_id"]])).to_numpy()
     lines["received_quantity"] = pd.array(np.where(np.isnan(got), np.nan, got)).astype("Int64")
-    _insert(connection, ShipmentLine.__table__,
-            _records(lines[["shipment_id", "product_id", "quantity", "received_quantity"]]))
+    _insert_frame(connection, ShipmentLine.__table__, lines[["shipment_id", "product_id", "quantity",
+                                                                "received_quantity"]])
     lines["to_location_id"] = lines["to_location"].map(location_ids)
     lines["open"] = lines["received_quantity"].isna().to_numpy()
     return lines
@@ -240,7 +272,7 @@ def _balances(frame: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
            .join(transit.groupby(keys)["in_transit"].sum(), how="outer")
            .fillna(0).astype("int64").reset_index())
     out["reserved"] = 0
-    out["updated_at"] = pd.Timestamp.now("UTC").to_pydatetime()
+    out["updated_at"] = pd.Timestamp.now("UTC")
     return out
 
 
@@ -262,11 +294,10 @@ def _load_serials(connection, world, frame, balances, product_ids) -> int:
     number = units.groupby("product_id").cumcount() + 1
     units["serial"] = ("SN" + units["product_id"].astype(str).str.zfill(4) + "-"
                        + number.astype(str).str.zfill(7))
-    units["updated_at"] = pd.Timestamp.now("UTC").to_pydatetime()
-    records = _records(units[["serial", "product_id", "location_id", "state", "updated_at"]])
-    for r in records:
-        r["location_id"] = int(r["location_id"]) if r["location_id"] is not None else None
-    _insert(connection, SerialUnit.__table__, records)
+    units["updated_at"] = pd.Timestamp.now("UTC")
+    units["location_id"] = units["location_id"].astype("Int64")
+    _insert_frame(connection, SerialUnit.__table__, units[["serial", "product_id", "location_id", "state",
+                                                           "updated_at"]])
     links = units.loc[units["state"] == "sold", ["movement_id", "serial"]]
-    _insert(connection, MovementSerial.__table__, _records(links.astype({"movement_id": "int64"})))
+    _insert_frame(connection, MovementSerial.__table__, links.astype({"movement_id": "int64"}))
     return len(units)
