@@ -1,0 +1,116 @@
+"""The app served by gunicorn (the repo's gunicorn.conf.py) on a prepared SQLite file, and Debian's
+Chromium driven by Playwright. Missing Chromium or Playwright: skipped locally, a failure with CI=true.
+
+One server and one database serve the module (gunicorn takes seconds to start); the tests touch
+different things and compare the database before and after, so their order does not matter."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
+from tests.conftest import unavailable
+from tests.web.factories import shop_world
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served_db(sqlite_template, tmp_path_factory):
+    """A migrated SQLite file with the shop world; (url, engine, world)."""
+    path = tmp_path_factory.mktemp("served") / "served.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        world = shop_world(session)
+    yield url, engine, world
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(served_db, tmp_path_factory):
+    url, _engine, _world = served_db
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
+    env.update(HOST="127.0.0.1", PORT=str(port), DATABASE_URL=url, APP_ENV="test", WEB_CONCURRENCY="2",
+               GUNICORN_THREADS="2", LOG_LEVEL="WARNING")
+    log = open(tmp_path / "gunicorn.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            pytest.fail(f"gunicorn did not start: {(tmp_path / 'gunicorn.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shots(output_dir):
+    folder = output_dir / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shoot
