@@ -11,7 +11,7 @@ valued). Definitions:
 - turnover: cost of goods sold / average inventory at cost, where the average is the mean
   of the week-end inventories at cost; annualised (x 52 / weeks) unless annualise=False.
 - weeks of cover: units on hand / expected (or recent average) weekly demand.
-- sell-through: units sold / (units on hand at the start + units received) over the period.
+- sell-through: units sold / (units on hand in the first week + units received) over the period.
 - unit fill rate: units sold / units demanded.
 - stockout weeks: store x SKU weeks with in_stock < 1 (the SKU was missing part of the week).
 - aged stock: units on hand at a store x SKU with no sale in the last 90 days (or never).
@@ -76,7 +76,7 @@ def weeks_of_cover(on_hand, weekly_demand):
 def sell_through(panel: pd.DataFrame) -> float:
     """Units sold / (units on hand at the start of the period + units received in it)."""
     _need(panel, ["week", "sold", "opening", "received"], "sell_through")
-    first = panel["week"] == panel.groupby(["store", "sku"])["week"].transform("min")
+    first = panel["week"] == panel["week"].min()
     available = panel.loc[first, "opening"].sum() + panel["received"].sum()
     return float(panel["sold"].sum() / available) if available > 0 else float("nan")
 

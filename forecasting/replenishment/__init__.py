@@ -5,10 +5,17 @@ no database, no web framework.
 """
 
 from forecasting.replenishment.allocation import allocate, purchase_proposals
-from forecasting.replenishment.policy import PolicyConfig, ServiceLevels, explain, pack_round, plan_orders
+from forecasting.replenishment.policy import (
+    PolicyConfig,
+    ServiceLevels,
+    explain,
+    order_lines,
+    pack_round,
+    plan_orders,
+)
 from forecasting.replenishment.rebalancing import apply_transfers, propose_transfers
 
 __all__ = [
-    "PolicyConfig", "ServiceLevels", "allocate", "apply_transfers", "explain", "pack_round", "plan_orders",
+    "PolicyConfig", "ServiceLevels", "allocate", "apply_transfers", "explain", "order_lines", "pack_round", "plan_orders",
     "propose_transfers", "purchase_proposals",
 ]

@@ -58,7 +58,9 @@ def cover_demand(
                          "forecast from as_of or earlier")
     keep = (step >= 0) & (step < cover)
     mu = forecast["mean"].to_numpy(dtype=float)[keep]
-    g = sku_phi[np.clip(step[keep], 0, len(sku_phi) - 1)]
+    # The SKU-level error grows with the distance from the forecast's origin, not from as_of.
+    since_origin = ((forecast["week"] - forecast["week"].min()) // pd.Timedelta(weeks=1)).to_numpy()
+    g = sku_phi[np.clip(since_origin[keep], 0, len(sku_phi) - 1)]
     key = forecast["store"] if group is None else forecast["store"].map(group)
     work = pd.DataFrame({
         "store": key.to_numpy()[keep],
@@ -77,6 +79,20 @@ def cover_demand(
                          "cover_mean": mean, "cover_phi": phi})
 
 
+def matrix_cover(mu: np.ndarray, *, store_phi: float, sku_phi: np.ndarray, offset: int, weeks: int):
+    """cover_demand on a (series x horizon) matrix of weekly means from one forecast origin:
+    mean and phi of the demand in columns offset .. offset + weeks - 1."""
+    cols = np.arange(offset, offset + weeks)
+    if cols[-1] >= mu.shape[1]:
+        raise ValueError(f"forecast horizon {mu.shape[1]} is shorter than offset {offset} + cover {weeks}")
+    m = mu[:, cols]
+    g = np.asarray(sku_phi, dtype=float)[np.clip(cols, 0, len(sku_phi) - 1)]
+    a = m.sum(1)
+    var = (m + store_phi * (1 + g) * m**2).sum(1) + (np.sqrt(g) * m).sum(1) ** 2
+    phi = np.where(a > 0, np.maximum(var - a, 0.0) / np.maximum(a, 1e-12) ** 2, 0.0)
+    return a, phi
+
+
 def _params(mean, phi):
     mean = np.asarray(mean, dtype=float)
     phi = np.maximum(np.broadcast_to(np.asarray(phi, dtype=float), mean.shape), _POISSON_BELOW)
@@ -84,13 +100,44 @@ def _params(mean, phi):
     return n, n / (n + np.maximum(mean, 1e-300))
 
 
+_RECURSION_MAX_MEAN = 40.0  # below this the pmf recursion is exact and much faster than scipy's ppf
+_RECURSION_STEPS = 60
+
+
 def quantile(mean, phi, level) -> np.ndarray:
-    """Smallest integer s with P(D <= s) >= level; 0 where the mean is 0."""
+    """Smallest integer s with P(D <= s) >= level; 0 where the mean is 0.
+
+    Walks the NB pmf recursion pmf(k+1) = pmf(k) (n + k) / (k + 1) (1 - p) over the rows
+    still below their level (most rows stop at 0 or 1 unit), far faster than scipy's ppf;
+    large means and rows that need many steps fall back to scipy."""
     mean = np.asarray(mean, dtype=float)
+    phi = np.broadcast_to(np.asarray(phi, dtype=float), mean.shape)
     level = np.broadcast_to(np.asarray(level, dtype=float), mean.shape)
-    n, p = _params(mean, phi)
-    out = np.where(mean > 0, stats.nbinom.ppf(level, n, p), 0.0)
-    return np.nan_to_num(out).astype(np.int64)
+    out = np.zeros(mean.shape, dtype=np.int64)
+    rows = np.flatnonzero((mean > 0) & (mean <= _RECURSION_MAX_MEAN))
+    m, f, q = mean[rows], phi[rows], level[rows] - 1e-12
+    n, p = _params(m, f)
+    poisson = f <= _POISSON_BELOW
+    pmf = np.where(poisson, np.exp(-m), np.exp(n * np.log(p)))
+    total = pmf.copy()
+    for k in range(_RECURSION_STEPS):
+        done = total >= q
+        out[rows[done]] = k
+        keep = ~done
+        if not keep.any():
+            break
+        rows, m, n, p, q, poisson, pmf, total = (x[keep] for x in (rows, m, n, p, q, poisson, pmf, total))
+        pmf = pmf * np.where(poisson, m / (k + 1), (n + k) / (k + 1) * (1 - p))
+        total = total + pmf
+    else:
+        rest = rows
+        nn, pp = _params(mean[rest], phi[rest])
+        out[rest] = np.nan_to_num(stats.nbinom.ppf(level[rest], nn, pp)).astype(np.int64)
+    big = mean > _RECURSION_MAX_MEAN
+    if big.any():
+        n, p = _params(mean[big], phi[big])
+        out[big] = np.nan_to_num(stats.nbinom.ppf(level[big], n, p)).astype(np.int64)
+    return out
 
 
 def prob_at_least(k, mean, phi) -> np.ndarray:

@@ -2,10 +2,15 @@
 
 Every review (weekly by default) each store x SKU is brought up to
 
-    S = max(q-quantile of demand over lead time + review period, display minimum)
+    S = max(q-quantile of demand over lead time + review period,
+            one unit if the q-quantile of demand over the shelf horizon (13 weeks) is >= 1,
+            display minimum)
 
 where q is the target service level for the store's tier, the SKU's brand or the SKU's
-class. The order is S minus the inventory position (on hand + in transit + open orders +
+class. The middle term is the presence rule: with about ten units a store a year, most
+store x SKU cover periods have a q-quantile of 0, yet a unit on the shelf stays there until
+it sells; a store keeps one unit when the chance that it sells within the shelf horizon is
+at least 1 - q (the newsvendor's critical ratio), and none where it would only age. The order is S minus the inventory position (on hand + in transit + open orders +
 inbound transfers - outbound transfers - reserved; demo units are not sellable and do not
 count), rounded to the pack size, cut to the store's shelf capacity, and zero for an
 end-of-life SKU. Because open orders and transfers are in the position, a suggestion is
@@ -25,7 +30,7 @@ from forecasting.replenishment import cover
 POSITION_COLUMNS = ("on_hand", "in_transit", "open_orders", "transfers_in", "transfers_out", "reserved")
 LINE_COLUMNS = [
     "store", "sku", "cover_weeks", "forecast_cover", "cover_phi", "service_level", "cover_quantile",
-    "display_min", "order_up_to", *POSITION_COLUMNS, "position", "need", "pack_size", "rounding",
+    "shelf_forecast", "presence", "display_min", "order_up_to", *POSITION_COLUMNS, "position", "need", "pack_size", "rounding",
     "capacity_cut", "order_units", "reason",
 ]
 
@@ -62,6 +67,8 @@ class PolicyConfig:
     display_min: Mapping = field(default_factory=dict)  # brand -> sellable units a store carrying a SKU shows
     round_up_share: float = 0.5  # round a need up to the next pack when its remainder is at least this share
     shelf_capacity: int | None = None  # units per store when `stores` has no `capacity` column
+    shelf_weeks: int = 13  # horizon of the presence rule: keep one unit if it likely sells within it
+    presence_level: float | None = None  # level of the presence rule; None: the service level
 
     def __post_init__(self):
         if self.review_weeks < 1 or self.lead_weeks < 0:
@@ -126,26 +133,54 @@ def plan_orders(
     store_cover = pd.Series(cover_weeks.to_numpy(), index=pairs["store"].to_numpy())
     store_cover = store_cover[~store_cover.index.duplicated()]
     demand = cover.cover_demand(forecast, as_of=as_of, cover_weeks=store_cover)
-    lines = pairs.merge(demand, on=["store", "sku"], how="left").fillna({"cover_mean": 0.0, "cover_phi": 0.0})
+    horizon = int((forecast["week"].max() - as_of) / pd.Timedelta(weeks=1)) + 1 if len(forecast) else 0
+    shelf = cover.cover_demand(forecast, as_of=as_of, cover_weeks=max(min(config.shelf_weeks, horizon), 1))
+    demand = demand.merge(shelf.rename(columns={"cover_mean": "shelf_mean", "cover_phi": "shelf_phi"}),
+                          on=["store", "sku"], how="left")
+    lines = pairs.merge(demand, on=["store", "sku"], how="left").fillna(
+        {"cover_mean": 0.0, "cover_phi": 0.0, "shelf_mean": 0.0, "shelf_phi": 0.0})
     lines = lines.merge(position, on=["store", "sku"], how="left")
+    lines["cover_weeks"] = cover_weeks.to_numpy()
+    lines["lead_weeks"] = lead.to_numpy()
+    return order_lines(lines, as_of=as_of, products=products, stores=stores, config=config)
+
+
+def order_lines(
+    lines: pd.DataFrame, *, as_of, products: pd.DataFrame, stores: pd.DataFrame | None = None,
+    config: PolicyConfig | None = None,
+) -> pd.DataFrame:
+    """The policy on cover demand already computed: lines with store, sku, cover_mean, cover_phi,
+    cover_weeks, lead_weeks and position columns (what plan_orders builds from a forecast; the
+    simulation builds it once per week for every service level it tries)."""
+    config = config or PolicyConfig()
+    as_of = pd.Timestamp(as_of)
+    products = _indexed(products, "sku")
+    stores = _indexed(stores, "store")
+    lines = lines.reset_index(drop=True)
     for col in POSITION_COLUMNS:
         lines[col] = lines[col].fillna(0).astype(np.int64) if col in lines.columns else 0
-    lines["cover_weeks"] = cover_weeks.to_numpy()
-
+    lead = lines["lead_weeks"] if "lead_weeks" in lines.columns else pd.Series(config.lead_weeks, index=lines.index)
     brand = _column(products, "brand", lines["sku"], "")
     sku_class = _column(products, "sku_class", lines["sku"], None)
     tier = _column(stores, "tier", lines["store"], None)
     level = config.service.resolve(tier, brand, sku_class)
-    mean, phi = lines["cover_mean"].to_numpy(), lines["cover_phi"].to_numpy()
+    mean, phi = lines["cover_mean"].to_numpy(dtype=float), lines["cover_phi"].to_numpy(dtype=float)
     q = cover.quantile(mean, phi, level)
+    if "shelf_mean" in lines.columns:
+        shelf_mean = lines["shelf_mean"].to_numpy(dtype=float)
+        shelf_level = level if config.presence_level is None else config.presence_level
+        presence = (cover.quantile(shelf_mean, lines["shelf_phi"].to_numpy(dtype=float), shelf_level) >= 1)
+    else:
+        shelf_mean, presence = np.zeros(len(lines)), np.zeros(len(lines), bool)
+    presence = presence.astype(np.int64)
 
     display = _column(products, "display_min", lines["sku"], np.nan)
     display = display.fillna(brand.map(config.display_min)).fillna(0).to_numpy(dtype=np.int64)
     display = np.where(mean > 0, display, 0)  # a display minimum applies to SKUs the store is to sell
     eol_date = pd.to_datetime(_column(products, "eol_date", lines["sku"], pd.NaT))
-    arrival = as_of + pd.to_timedelta(lead.to_numpy() * 7, unit="D")
+    arrival = as_of + pd.to_timedelta(np.asarray(lead, dtype=np.int64) * 7, unit="D")
     eol = (eol_date.notna() & (eol_date.to_numpy() < arrival)).to_numpy()
-    target = np.where(eol, 0, np.maximum(q, display))
+    target = np.where(eol, 0, np.maximum(np.maximum(q, presence), display))
 
     pos = (lines["on_hand"] + lines["in_transit"] + lines["open_orders"] + lines["transfers_in"]
            - lines["transfers_out"] - lines["reserved"]).to_numpy()
@@ -159,7 +194,8 @@ def plan_orders(
     final = order - cut
 
     lines = lines.assign(
-        forecast_cover=mean, service_level=level, cover_quantile=q, display_min=display,
+        forecast_cover=mean, service_level=level, cover_quantile=q, shelf_forecast=shelf_mean, presence=presence,
+        display_min=display,
         order_up_to=target, position=pos, need=need, pack_size=pack, rounding=order - need,
         capacity_cut=cut, order_units=final,
     )
@@ -211,6 +247,8 @@ def explain(lines: pd.DataFrame) -> pd.Series:
             return "End of life: not reordered."
         text = (f"Forecast {r.forecast_cover:.2f} units over {r.cover_weeks} weeks (lead time + review); "
                 f"{round(100 * r.service_level)}% quantile {r.cover_quantile}")
+        if r.presence and r.cover_quantile < 1:
+            text += f"; one unit kept on the shelf: {r.shelf_forecast:.2f} forecast within the shelf horizon"
         if r.display_min:
             text += f", display minimum {r.display_min}"
         text += (f"; order up to {r.order_up_to}. Position {r.position} = on hand {r.on_hand} + in transit "
