@@ -1,19 +1,23 @@
 """Read models for the store pages: what a shop has, what is at risk, what is on its way.
 
 Pure reads, no commits. The caller passes `as_of` (the clock is read at the edge).
-Weeks of cover = units on hand / average weekly units sold over the last 13 weeks.
+Weeks of cover and aged stock are the KPIs of `forecasting.kpis` (one definition for pages,
+dashboards and the simulation): cover = units on hand / average weekly units sold over the last
+13 weeks; aged = units on hand and no sale of the SKU at the store for 90 days (or never).
 At risk: selling, and cover shorter than a replenishment takes to arrive: the brand's lead time plus
 two weeks (a weekly review and a week of safety); a SKU that sold recently and is out counts too.
-Aging: units on hand and no sale of the SKU at the store for 90 days or more.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
+from forecasting import kpis
 from retail import errors
 from retail.models import (
     Brand,
@@ -33,7 +37,6 @@ from retail.models import (
 )
 
 RATE_WEEKS = 13
-AGING_DAYS = 90
 REVIEW_AND_SAFETY_WEEKS = 2.0
 
 
@@ -90,38 +93,38 @@ def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[Sto
         .group_by(m.product_id)
         .subquery()
     )
-    first_in = (
-        select(m.product_id, func.min(m.ts).label("first_in"))
-        .where(m.location_id == store_id, m.quantity > 0, m.ts <= as_of)
-        .group_by(m.product_id)
-        .subquery()
-    )
     b = StockBalance.__table__.c
     rows = session.execute(
         select(Product.sku, Product.model, Product.variant, Brand.name.label("brand"), Product.serialised,
-               b.on_hand, b.demo, b.in_transit, sales.c.recent_units, sales.c.last_sale, first_in.c.first_in,
-               Brand.lead_time_days)
+               b.on_hand, b.demo, b.in_transit, sales.c.recent_units, sales.c.last_sale, Brand.lead_time_days)
         .select_from(StockBalance)
         .join(Product, Product.id == b.product_id)
         .join(Brand, Brand.id == Product.brand_id)
         .outerjoin(sales, sales.c.product_id == b.product_id)
-        .outerjoin(first_in, first_in.c.product_id == b.product_id)
         .where(b.location_id == store_id, or_(b.on_hand > 0, b.demo > 0, b.in_transit > 0,
                                                sales.c.recent_units > 0))
         .order_by(Product.sku)
     ).all()
+    rates = [float(r.recent_units or 0) / RATE_WEEKS for r in rows]
+    covers = kpis.weeks_of_cover([r.on_hand for r in rows], rates) if rows else []
+    last_sales = [_aware(r.last_sale) for r in rows]
+    aged = set()
+    if rows:
+        balances = pd.DataFrame({"store": store_id, "sku": [r.sku for r in rows], "on_hand": [r.on_hand for r in rows]})
+        sold = [(r.sku, last) for r, last in zip(rows, last_sales, strict=True) if last is not None]
+        sales_frame = pd.DataFrame({"store": store_id, "sku": [s for s, _ in sold],
+                                    "date": pd.to_datetime([t for _, t in sold], utc=True).tz_localize(None),
+                                    "units": 1})
+        aged = set(kpis.aged_stock(balances, sales_frame, as_of=as_of.replace(tzinfo=None))["sku"])
     lines = []
-    for r in rows:
-        rate = float(r.recent_units or 0) / RATE_WEEKS
-        cover = r.on_hand / rate if rate > 0 else None
+    for r, rate, cover, last_sale in zip(rows, rates, covers, last_sales, strict=True):
+        cover = None if math.isinf(cover) else float(cover)
         threshold = (r.lead_time_days or 0) / 7 + REVIEW_AND_SAFETY_WEEKS
-        last_sale, first_in_at = _aware(r.last_sale), _aware(r.first_in)
-        idle_since = last_sale or first_in_at
-        aging = r.on_hand > 0 and idle_since is not None and (as_of - idle_since).days >= AGING_DAYS
         lines.append(StockLine(
             sku=r.sku, model=r.model, variant=r.variant, brand=r.brand, serialised=r.serialised,
             on_hand=r.on_hand, demo=r.demo, in_transit=r.in_transit, weekly_rate=rate, weeks_of_cover=cover,
-            last_sale_at=last_sale, at_risk=cover is not None and cover < threshold, aging=aging,
+            last_sale_at=last_sale, at_risk=rate > 0 and cover is not None and cover < threshold,
+            aging=r.sku in aged,
         ))
     return lines
 

@@ -20,7 +20,8 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.store import bp as store_bp
 
     # Uploads (POS files) up to 8 MB; the confirmation form carries the file back as base64.
-    app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024)
+    app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
+                      SESSION_COOKIE_SAMESITE="Lax")
     CSRFProtect(app)
     access.init_app(app)
     i18n.init_app(app)

@@ -5,6 +5,7 @@ A session is bound to the password it was opened with: changing the password sig
 """
 from __future__ import annotations
 
+import hashlib
 from functools import wraps
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
@@ -24,7 +25,12 @@ class SignedIn(UserMixin):
         self.record = user
 
     def get_id(self) -> str:
-        return f"{self.record.id}:{(self.record.password_hash or '')[-16:]}"
+        return f"{self.record.id}:{_fingerprint(self.record)}"
+
+
+def _fingerprint(user: User) -> str:
+    """Changes with the password hash, reveals nothing of it."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
 
 
 def _load(session_id: str) -> SignedIn | None:
@@ -32,7 +38,7 @@ def _load(session_id: str) -> SignedIn | None:
     if not user_id.isdigit():
         return None
     user = db_session().get(User, int(user_id))
-    if user is None or not user.active or (user.password_hash or "")[-16:] != fingerprint:
+    if user is None or not user.active or _fingerprint(user) != fingerprint:
         return None
     return SignedIn(user)
 
