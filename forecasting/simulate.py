@@ -31,9 +31,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from forecasting import kpis
-from forecasting.core import forecast
-from forecasting.replenishment import PolicyConfig, ServiceLevels, apply_transfers, order_lines, propose_transfers
+from forecasting import forecast, kpis
+from forecasting.replenishment import (
+    PolicyConfig,
+    ServiceLevels,
+    apply_transfers,
+    order_lines,
+    propose_transfers,
+)
 from forecasting.replenishment.cover import matrix_cover
 
 WEEKS = 52

@@ -6,3 +6,4 @@ from retail.models.imports import *  # noqa: F403,E402
 
 # Areas added later register their tables by being imported here:
 from retail.models.storeops import *  # noqa: F403,E402
+from retail.models.replenishment import *  # noqa: F403,E402

@@ -1,0 +1,290 @@
+"""Replenishment runs and the orders people make of them.
+
+`plan` turns the latest forecast run and the current balances into suggestions (store order
+lines with their explanation, allocations of short DC stock, purchase proposals to brands,
+same-city transfers), once per forecast run and week: a re-run returns the stored run.
+An order exists only when a person submits suggestions; each transition is a verb here,
+audited, and shipping goes through retail.services.shipments.ship (the ledger's one path).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from forecasting import replenishment as policy
+from forecasting.replenishment.cover import cover_demand
+from retail import errors
+from retail.models import (
+    Allocation,
+    Location,
+    OrderStatus,
+    PurchaseProposal,
+    ReplenishmentOrder,
+    ReplenishmentOrderLine,
+    ReplenishmentRun,
+    SerialState,
+    SerialUnit,
+    StockBalance,
+    SuggestedLine,
+    TransferProposal,
+    utcnow,
+)
+from retail.services import audit, forecasts, shipments
+
+BATCH = 5000
+OPEN = (OrderStatus.submitted, OrderStatus.approved)  # ordered, not yet in the ledger's in_transit
+NEXT = {
+    "approve": ({OrderStatus.submitted}, OrderStatus.approved),
+    "ship": ({OrderStatus.approved}, OrderStatus.shipped),
+    "receive": ({OrderStatus.shipped}, OrderStatus.received),
+    "close": ({OrderStatus.received}, OrderStatus.closed),
+    "cancel": ({OrderStatus.submitted, OrderStatus.approved}, OrderStatus.cancelled),
+}
+
+
+class OrderStateConflict(errors.DomainError):
+    code = "order_state_conflict"
+    message = "Order {reference} is {status}: it cannot be {verb}."
+
+
+def _positions(session: Session, stores: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    b = StockBalance.__table__.c
+    bal = pd.DataFrame(session.execute(select(b.location_id, b.product_id, b.on_hand, b.in_transit, b.reserved)).all(),
+                       columns=["location_id", "product_id", "on_hand", "in_transit", "reserved"])
+    o, ln = ReplenishmentOrder.__table__, ReplenishmentOrderLine.__table__
+    open_rows = session.execute(select(o.c.location_id, ln.c.product_id, ln.c.quantity)
+                                .join(ln, ln.c.order_id == o.c.id)
+                                .where(o.c.status.in_([s.value for s in OPEN]))).all()
+    opened = pd.DataFrame(open_rows, columns=["location_id", "product_id", "open_orders"])
+    opened = opened.groupby(["location_id", "product_id"], as_index=False)["open_orders"].sum()
+    pos = bal.merge(opened, on=["location_id", "product_id"], how="outer").fillna(0)
+    pos["store"] = pos["location_id"].map(stores.set_index("location_id")["store"])
+    pos["sku"] = pos["product_id"].map(products.set_index("product_id")["sku"])
+    return pos
+
+
+def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | None = None,
+         config: policy.PolicyConfig | None = None, actor_id: int | None = None,
+         progress=None) -> ReplenishmentRun:
+    """Plan one week from a forecast run (default: the latest) and the current balances."""
+    step = progress or (lambda label: None)
+    run_fc = forecasts.latest_run(session) if forecast_run_id is None else session.get(
+        forecasts.ForecastRun, forecast_run_id)
+    if run_fc is None:
+        raise errors.NotFound(what="Forecast run", key=forecast_run_id or "latest")
+    as_of = as_of or run_fc.start_week
+    existing = session.execute(select(ReplenishmentRun).where(
+        ReplenishmentRun.forecast_run_id == run_fc.id, ReplenishmentRun.as_of == as_of)).scalars().first()
+    if existing is not None:
+        return existing
+    began = time.perf_counter()
+    config = config or policy.PolicyConfig()
+    products, stores = forecasts.master_frames(session)
+    step("read forecast")
+    frame = forecasts.forecast_frame(session, run_id=run_fc.id)
+    step("positions")
+    pos = _positions(session, stores, products)
+    store_pos = pos[pos["store"].notna()]
+    dc_pos = pos[pos["store"].isna()]
+    step("order lines")
+    lines = policy.plan_orders(frame, store_pos.drop(columns=["location_id", "product_id"]),
+                               as_of=pd.Timestamp(as_of), products=products, stores=stores, config=config)
+    step("transfers")
+    left = run_fc.horizon - (as_of - run_fc.start_week).days // 7
+    horizon = cover_demand(frame, as_of=pd.Timestamp(as_of), cover_weeks=max(1, min(config.shelf_weeks, left)))
+    transfers = policy.propose_transfers(lines, horizon, stores=stores, products=products)
+    lines = policy.apply_transfers(lines, transfers)
+    step("allocation")
+    st = stores.set_index("store")
+    lines["dc"] = lines["store"].map(st["dc"])
+    loc_code = {loc.id: loc.code for loc in session.execute(select(Location)).scalars()}
+    dc_stock = pd.DataFrame({"dc": dc_pos["location_id"].map(loc_code), "sku": dc_pos["sku"].fillna(
+        dc_pos["product_id"].map(products.set_index("product_id")["sku"])),
+        "units": (dc_pos["on_hand"] - dc_pos["reserved"]).clip(lower=0)})
+    wanted = lines[lines["order_units"] > 0].rename(columns={"order_units": "units"})
+    alloc = policy.allocate(wanted, dc_stock)
+    step("purchases")
+    dc_position = dc_stock.rename(columns={"units": "on_hand"}).assign(on_order=0, committed=0)
+    dc_position = dc_position.merge(alloc.groupby(["dc", "sku"], as_index=False)["allocated"].sum()
+                                    .rename(columns={"allocated": "committed_now"}), on=["dc", "sku"], how="left")
+    dc_position["committed"] = dc_position["committed_now"].fillna(0)
+    purchases = policy.purchase_proposals(frame, dc_position.drop(columns="committed_now"), as_of=pd.Timestamp(as_of),
+                                          products=products, store_dc=st["dc"])
+    step("store")
+    run = ReplenishmentRun(forecast_run_id=run_fc.id, as_of=as_of, created_by=actor_id,
+                           config={"service_level": config.service.default, "review_weeks": config.review_weeks,
+                                   "lead_weeks": config.lead_weeks, "shelf_weeks": config.shelf_weeks})
+    session.add(run)
+    session.flush()
+    sid, pid = st["location_id"], products.set_index("sku")["product_id"]
+    dc_id = {code: i for i, code in loc_code.items()}
+    ordered = lines[lines["order_units"] > 0]
+    texts = policy.explain(ordered).to_numpy()
+    keep = [c for c in policy.policy.LINE_COLUMNS if c not in ("store", "sku")]
+    rows = [{"run_id": run.id, "location_id": int(sid[r["store"]]), "product_id": int(pid[r["sku"]]),
+             "quantity": int(r["order_units"]), "text": texts[i][:600],
+             "explanation": {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if k in keep}}
+            for i, r in enumerate(ordered.to_dict("records"))]
+    for lo in range(0, len(rows), BATCH):
+        session.execute(insert(SuggestedLine), rows[lo:lo + BATCH])
+    short = alloc[alloc["short"] > 0]
+    if len(short):
+        session.execute(insert(Allocation), [
+            {"run_id": run.id, "dc_id": dc_id[r["dc"]], "location_id": int(sid[r["store"]]),
+             "product_id": int(pid[r["sku"]]), "requested": int(r["units"]), "allocated": int(r["allocated"])}
+            for r in short.to_dict("records")])
+    buy = purchases[(purchases["units"] > 0) & purchases["dc"].isin(dc_id)]
+    if len(buy):
+        brand_id = products.set_index("sku")["brand_id"]
+        session.execute(insert(PurchaseProposal), [
+            {"run_id": run.id, "dc_id": dc_id[r["dc"]], "product_id": int(pid[r["sku"]]),
+             "brand_id": int(brand_id[r["sku"]]), "quantity": int(r["units"]),
+             "arrival_week": pd.Timestamp(r["arrival_week"]).date(),
+             "explanation": {k: float(r[k]) for k in ("forecast_cover", "service_level", "cover_quantile", "on_hand",
+                                                      "committed", "position", "need", "moq", "pack_size")}}
+            for r in buy.to_dict("records")])
+    if len(transfers):
+        session.execute(insert(TransferProposal), [
+            {"run_id": run.id, "from_location_id": int(sid[r["from_store"]]), "to_location_id": int(sid[r["to_store"]]),
+             "product_id": int(pid[r["sku"]]), "quantity": int(r["units"]), "expected_gain": float(r["expected_gain"]),
+             "explanation": {"p_from": float(r["p_from"]), "p_to": float(r["p_to"]), "aged": bool(r["aged"])}}
+            for r in transfers.to_dict("records")])
+    run.lines = len(rows)
+    run.units = int(ordered["order_units"].sum())
+    run.seconds = round(time.perf_counter() - began, 2)
+    audit.record(session, actor_id=actor_id, action="replenishment.plan", entity="replenishment_run",
+                 entity_id=run.id, detail={"as_of": str(as_of), "lines": run.lines, "units": run.units,
+                                           "transfers": len(transfers), "purchases": len(buy)})
+    session.commit()
+    return run
+
+
+def submit(session: Session, *, run_id: int, store_id: int, quantities: Mapping[int, int] | None = None,
+           actor_id: int | None = None) -> ReplenishmentOrder:
+    """A store manager or planner turns a run's suggestions for a store into an order.
+    `quantities` (product id -> units) may change the suggested units; 0 drops a line.
+    Submitting the same run and store again returns the order already made."""
+    lines = session.execute(select(SuggestedLine).where(SuggestedLine.run_id == run_id,
+                                                        SuggestedLine.location_id == store_id)).scalars().all()
+    made = next((ln.order_id for ln in lines if ln.order_id is not None), None)
+    if made is not None:
+        return session.get(ReplenishmentOrder, made)
+    if not lines:
+        raise errors.NotFound(what="Suggestion for store", key=f"{store_id} in run {run_id}")
+    store = session.get(Location, store_id)
+    if store is None or store.dc_id is None:
+        raise errors.UnknownLocation(location=store_id)
+    order = ReplenishmentOrder(reference=f"RO-{run_id}-{store.code}"[:32], run_id=run_id, location_id=store_id,
+                               from_location_id=store.dc_id, status=OrderStatus.submitted, submitted_by=actor_id)
+    session.add(order)
+    session.flush()
+    for ln in lines:
+        qty = ln.quantity if quantities is None else quantities.get(ln.product_id, ln.quantity)
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+            raise errors.InvalidQuantity(quantity=qty)
+        ln.order_id = order.id
+        if qty:
+            session.add(ReplenishmentOrderLine(order_id=order.id, product_id=ln.product_id, quantity=qty,
+                                               suggested_line_id=ln.id))
+    audit.record(session, actor_id=actor_id, action="order.submitted", entity="replenishment_order",
+                 entity_id=order.reference, detail={"lines": len(lines)})
+    session.commit()
+    return order
+
+
+def _transition(session: Session, order_id: int, verb: str, actor_id: int | None, **values) -> ReplenishmentOrder:
+    allowed, target = NEXT[verb]
+    order = session.get(ReplenishmentOrder, order_id)
+    if order is None:
+        raise errors.NotFound(what="Order", key=order_id)
+    if order.status == target:
+        return order  # a retried request does not act twice
+    claimed = session.execute(
+        update(ReplenishmentOrder).where(ReplenishmentOrder.id == order_id,
+                                         ReplenishmentOrder.status.in_([s.value for s in allowed]))
+        .values(status=target, updated_at=utcnow(), **values).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        session.refresh(order)
+        raise OrderStateConflict(reference=order.reference, status=order.status, verb=verb + ("d" if verb.endswith("e") else "ped" if verb == "ship" else "led" if verb == "cancel" else "ed"))
+    audit.record(session, actor_id=actor_id, action=f"order.{target.value}", entity="replenishment_order",
+                 entity_id=order.reference, detail=None)
+    return order
+
+
+def approve(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "approve", actor_id, approved_by=actor_id)
+    session.commit()
+    session.refresh(order)
+    return order
+
+
+def ship(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
+    """Ship an approved order from its DC: serials are picked first in, the ledger moves via shipments.ship."""
+    order = session.get(ReplenishmentOrder, order_id)
+    if order is None:
+        raise errors.NotFound(what="Order", key=order_id)
+    if order.status == OrderStatus.shipped:
+        return order
+    lines = session.execute(select(ReplenishmentOrderLine).where(ReplenishmentOrderLine.order_id == order_id)
+                            ).scalars().all()
+    out = []
+    from retail.models import Product
+
+    for ln in lines:
+        product = session.get(Product, ln.product_id)
+        serials = []
+        if product.serialised:
+            serials = list(session.execute(
+                select(SerialUnit.serial).where(SerialUnit.product_id == product.id,
+                                                SerialUnit.location_id == order.from_location_id,
+                                                SerialUnit.state == SerialState.in_stock)
+                .order_by(SerialUnit.updated_at, SerialUnit.serial).limit(ln.quantity)).scalars())
+        out.append(shipments.Line(sku=product.sku, quantity=ln.quantity, serials=serials))
+    order = _transition(session, order_id, "ship", actor_id)
+    shipment = shipments.ship(session, from_location_id=order.from_location_id, to_location_id=order.location_id,
+                              lines=out, reference=order.reference, actor_id=actor_id, commit=False)
+    order.shipment_id = shipment.id
+    session.commit()
+    session.refresh(order)
+    return order
+
+
+def receive(session: Session, *, order_id: int, received: Mapping[str, int] | None = None,
+            actor_id: int | None = None) -> ReplenishmentOrder:
+    order = session.get(ReplenishmentOrder, order_id)
+    if order is None:
+        raise errors.NotFound(what="Order", key=order_id)
+    if order.status == OrderStatus.received:
+        return order
+    order = _transition(session, order_id, "receive", actor_id)
+    shipments.receive(session, shipment_id=order.shipment_id, received=dict(received or {}), actor_id=actor_id,
+                      commit=False)
+    session.commit()
+    session.refresh(order)
+    return order
+
+
+def close(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "close", actor_id)
+    session.commit()
+    session.refresh(order)
+    return order
+
+
+def cancel(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "cancel", actor_id)
+    session.commit()
+    session.refresh(order)
+    return order
+
+
+def suggestion_count(session: Session, *, run_id: int) -> int:
+    return int(np.asarray(session.execute(select(SuggestedLine.id).where(SuggestedLine.run_id == run_id)).all()).shape[0])
