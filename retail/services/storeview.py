@@ -13,8 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import pandas as pd
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from forecasting import kpis
@@ -83,39 +82,39 @@ def _aware(ts: datetime | None) -> datetime | None:
 def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[StockLine]:
     since = as_of - timedelta(weeks=RATE_WEEKS)
     m = Movement.__table__.c
-    sales = (
-        select(
-            m.product_id,
-            func.sum(case((m.ts >= since, -m.quantity), else_=0)).label("recent_units"),
-            func.max(m.ts).label("last_sale"),
-        )
-        .where(m.location_id == store_id, m.kind == MovementKind.sale, m.ts <= as_of)
+    # The time bounds stay inside the aggregates: in the WHERE clause they lead SQLite to the
+    # network-wide (kind, ts) index instead of this store's rows (28 ms instead of 3 in the demo world).
+    sold = {row.product_id: row for row in session.execute(
+        select(m.product_id,
+               func.sum(case((and_(m.ts >= since, m.ts <= as_of), -m.quantity), else_=0)).label("recent_units"),
+               func.max(case((m.ts <= as_of, m.ts))).label("last_sale"))
+        .where(m.location_id == store_id, m.kind == MovementKind.sale)
         .group_by(m.product_id)
-        .subquery()
-    )
+    )}
     b = StockBalance.__table__.c
-    rows = session.execute(
-        select(Product.sku, Product.model, Product.variant, Brand.name.label("brand"), Product.serialised,
-               b.on_hand, b.demo, b.in_transit, sales.c.recent_units, sales.c.last_sale, Brand.lead_time_days)
+    balances = session.execute(
+        select(b.product_id, Product.sku, Product.model, Product.variant, Brand.name.label("brand"),
+               Product.serialised, b.on_hand, b.demo, b.in_transit, Brand.lead_time_days)
         .select_from(StockBalance)
         .join(Product, Product.id == b.product_id)
         .join(Brand, Brand.id == Product.brand_id)
-        .outerjoin(sales, sales.c.product_id == b.product_id)
-        .where(b.location_id == store_id, or_(b.on_hand > 0, b.demo > 0, b.in_transit > 0,
-                                               sales.c.recent_units > 0))
+        .where(b.location_id == store_id)
         .order_by(Product.sku)
     ).all()
-    rates = [float(r.recent_units or 0) / RATE_WEEKS for r in rows]
-    covers = kpis.weeks_of_cover([r.on_hand for r in rows], rates) if rows else []
-    last_sales = [_aware(r.last_sale) for r in rows]
-    aged = set()
-    if rows:
-        balances = pd.DataFrame({"store": store_id, "sku": [r.sku for r in rows], "on_hand": [r.on_hand for r in rows]})
-        sold = [(r.sku, last) for r, last in zip(rows, last_sales, strict=True) if last is not None]
-        sales_frame = pd.DataFrame({"store": store_id, "sku": [s for s, _ in sold],
-                                    "date": pd.to_datetime([t for _, t in sold], utc=True).tz_localize(None),
-                                    "units": 1})
-        aged = set(kpis.aged_stock(balances, sales_frame, as_of=as_of.replace(tzinfo=None))["sku"])
+    rows = []
+    for r in balances:
+        sale = sold.get(r.product_id)
+        recent = int(sale.recent_units or 0) if sale else 0
+        if r.on_hand > 0 or r.demo > 0 or r.in_transit > 0 or recent > 0:
+            rows.append((r, recent, _aware(sale.last_sale) if sale else None))
+    rates = [recent / RATE_WEEKS for _, recent, _ in rows]
+    covers = kpis.weeks_of_cover([r.on_hand for r, _, _ in rows], rates) if rows else []
+    last_sales = [last for _, _, last in rows]
+    rows = [r for r, _, _ in rows]
+    # kpis.aged_stock's rule (no sale in AGED_DAYS, or never), on a handful of rows without a DataFrame.
+    aged_before = as_of - timedelta(days=kpis.AGED_DAYS)
+    aged = {r.sku for r, last in zip(rows, last_sales, strict=True)
+            if r.on_hand > 0 and (last is None or last <= aged_before)}
     lines = []
     for r, rate, cover, last_sale in zip(rows, rates, covers, last_sales, strict=True):
         cover = None if math.isinf(cover) else float(cover)
