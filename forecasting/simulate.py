@@ -46,7 +46,7 @@ HISTORY_WEEKS = 104  # history handed to each forecast (the life-cycle model nee
 TRAILING = 26  # weeks of sales a min/max rule averages
 LEAD, REVIEW = 1, 1
 SHELF_WEEKS = 13  # presence rule and rebalancing: weeks in which a unit on the shelf should sell
-DEFAULT_LEVELS = (0.7, 0.8, 0.9, 0.95, 0.98)
+DEFAULT_LEVELS = (0.9, 0.97, 0.99)  # 0.99 is where the fill rate crosses 95 % on the demo world
 # Reorder point and order-up-to level in weeks of trailing sales, each with a floor in units:
 # (0, 1) is "reorder the unit when the shelf is empty", (1, 2) keeps a spare.
 MINMAX_GRID = {"min_weeks": (0.0, 2.0, 4.0), "max_weeks": (4.0, 8.0, 16.0), "floors": ((0, 1), (1, 2), (0, 0))}
