@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` (set up, migrate, load the demo world, serve)
+# Two commands on a fresh machine: `make run` (set up, migrate, load the demo world, forecast, plan, serve)
 # and `make test` (set up, run the whole suite). Both create .venv and install into it.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,6 +20,8 @@ install: $(STAMP)
 run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo load
+	$(BIN)/flask --app wsgi forecast run
+	$(BIN)/flask --app wsgi replenish plan
 	@echo "serving on http://127.0.0.1:$${PORT:-8000}"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
