@@ -22,7 +22,7 @@ def demo():
 @with_appcontext
 def load(seed: int, n_stores: int):
     from retail.demo.generate import generate_world
-    from retail.demo.load import DEMO_PASSWORD, AlreadyLoaded, load_world
+    from retail.demo.load import AlreadyLoaded, load_world
 
     engine = current_app.extensions["engine"]
     if demo_inspect.has_locations(engine):
@@ -40,8 +40,23 @@ def load(seed: int, n_stores: int):
     click.echo(f"generated in {generated:.1f} s, loaded {report.movements} movements, "
                f"{report.serial_units} serial units and {report.shipments} shipments in {report.seconds:.1f} s; "
                f"database size {size / 1e6:.1f} MB")
-    click.echo(f"demo sign-ins (password {DEMO_PASSWORD}): admin@example.com, planner1@example.com, "
-               "s0001.manager@stores.example.com, s0001.staff1@stores.example.com, partner@huawei.example.com")
+    _print_signins()
+
+
+def _print_signins() -> None:
+    from retail.demo.load import DEMO_PASSWORD
+
+    click.echo(f"demo sign-ins (password {DEMO_PASSWORD}): admin@example.com (admin), planner1@example.com "
+               "(planner), s0001.manager@stores.example.com (store manager), s0001.staff1@stores.example.com "
+               "(store staff); every store sNNNN has the same two")
+
+
+@demo.command(help="Print the demo world's sign-ins (only when the demo world is loaded).")
+@with_appcontext
+def signins():
+    if not demo_inspect.has_locations(current_app.extensions["engine"]):
+        raise click.ClickException("no demo world here: run `flask --app wsgi demo load` first")
+    _print_signins()
 
 
 @demo.command(help="Print counts of the database's world as JSON.")
