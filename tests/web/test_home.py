@@ -2,6 +2,7 @@
 and the page in the right language, currency and time zone."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from retail.models import utcnow
@@ -54,3 +55,13 @@ def test_sign_in_page_follows_the_browser_language(client, world):
     assert "登入" in client.get("/login", headers={"Accept-Language": "zh-HK,zh;q=0.8"}).get_data(as_text=True)
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert "登录" in client.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+
+
+def test_times_are_shown_in_the_store_time_zone(client, world, session):
+    from datetime import UTC, datetime
+
+    sold_at = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)  # 14:30 in Hong Kong and Shanghai
+    inventory.record_sale(session, store_id=world["b"].id, sku="RK-MAX2-BLK", serials=["SN-B1"], at=sold_at)
+    sign_in(client, "planner@example.com")
+    page = client.get(f"/stores/{world['b'].id}/sale").get_data(as_text=True)
+    assert re.search(r"11/20/26, 2:30\W?PM", page) and not re.search(r"6:30\W?AM", page)  # CLDR: narrow nbsp
