@@ -39,3 +39,10 @@ def check_admin(user: User) -> None:
 def home_store_id(user: User) -> int | None:
     """The store a user lands on after signing in, if any."""
     return user.store_id if user.role in STORE_ROLES else None
+
+
+def may_submit_orders(user: User, store_id: int) -> bool:
+    """The suggested order is submitted by the store's manager (or a planner or admin for them)."""
+    if user.role in NETWORK_ROLES:
+        return True
+    return user.role == Role.store_manager and user.store_id == store_id

@@ -20,18 +20,24 @@ from forecasting import kpis
 from retail import errors
 from retail.models import (
     Brand,
+    ForecastRun,
+    ForecastSeries,
     Location,
     LocationKind,
     MissedSale,
     Movement,
     MovementKind,
     Product,
+    ReplenishmentOrder,
+    ReplenishmentOrderLine,
+    ReplenishmentRun,
     Shipment,
     ShipmentLine,
     ShipmentStatus,
     StockBalance,
     StockCount,
     StockCountLine,
+    SuggestedLine,
     TransferRequest,
 )
 
@@ -271,11 +277,52 @@ class ForecastWeek:
     low: float
     mean: float
     high: float
+    low_q: int  # the quantiles bounding the band, in percent
+    high_q: int
 
 
 def forecast(session: Session, *, store_id: int, sku: str, as_of: datetime) -> list[ForecastWeek]:
-    """The stored forecast of a SKU at the store with its interval, or [] while none is stored.
+    """The latest stored forecast of a SKU at the store: weekly mean and the band between the lowest
+    and highest stored quantiles; [] when the forecasting job has stored none for it."""
+    row = session.execute(
+        select(ForecastRun.start_week, ForecastSeries.mean, ForecastSeries.quantiles)
+        .join(ForecastRun, ForecastRun.id == ForecastSeries.run_id)
+        .join(Product, Product.id == ForecastSeries.product_id)
+        .where(ForecastSeries.location_id == store_id, Product.sku == sku)
+        .order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc()).limit(1)
+    ).first()
+    if row is None or not row.quantiles:
+        return []
+    keys = sorted(row.quantiles, key=lambda k: int(k[1:]))
+    low, high = row.quantiles[keys[0]], row.quantiles[keys[-1]]
+    return [ForecastWeek(row.start_week + timedelta(weeks=i), float(low[i]), float(mean), float(high[i]),
+                         int(keys[0][1:]), int(keys[-1][1:])) for i, mean in enumerate(row.mean)]
 
-    The forecasting job that stores forecasts is being built separately; until its table exists
-    the store home simply shows the sales without a forecast."""
-    return []
+
+@dataclass(frozen=True)
+class SuggestedOrder:
+    run: ReplenishmentRun
+    lines: list[tuple]  # (SuggestedLine, Product, ordered quantity or None)
+    order: ReplenishmentOrder | None
+
+
+def suggested_order(session: Session, *, store_id: int) -> SuggestedOrder | None:
+    """The store's lines of the latest replenishment run, with the order made of them if any."""
+    run = session.execute(select(ReplenishmentRun).join(SuggestedLine, SuggestedLine.run_id == ReplenishmentRun.id)
+                          .where(SuggestedLine.location_id == store_id)
+                          .order_by(ReplenishmentRun.as_of.desc(), ReplenishmentRun.id.desc()).limit(1)
+                          ).scalars().first()
+    if run is None:
+        return None
+    rows = session.execute(
+        select(SuggestedLine, Product).join(Product, Product.id == SuggestedLine.product_id)
+        .where(SuggestedLine.run_id == run.id, SuggestedLine.location_id == store_id).order_by(Product.sku)
+    ).all()
+    order_id = next((line.order_id for line, _ in rows if line.order_id is not None), None)
+    order = session.get(ReplenishmentOrder, order_id) if order_id else None
+    ordered = {}
+    if order is not None:
+        ordered = dict(session.execute(select(ReplenishmentOrderLine.product_id, ReplenishmentOrderLine.quantity)
+                                       .where(ReplenishmentOrderLine.order_id == order.id)).all())
+    return SuggestedOrder(run, [(line, product, ordered.get(product.id, 0) if order else None)
+                                for line, product in rows], order)

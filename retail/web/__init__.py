@@ -15,6 +15,7 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
     from retail.web.pos import bp as pos_bp
+    from retail.web.replenishment import bp as replenishment_bp
     from retail.web.sales import bp as sales_bp
     from retail.web.stock import bp as stock_bp
     from retail.web.store import bp as store_bp
@@ -25,6 +26,6 @@ def register(app: Flask, settings: Settings) -> None:
     CSRFProtect(app)
     access.init_app(app)
     i18n.init_app(app)
-    for blueprint in (auth_bp, store_bp, sales_bp, stock_bp, pos_bp, admin_bp):
+    for blueprint in (auth_bp, store_bp, sales_bp, stock_bp, replenishment_bp, pos_bp, admin_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")

@@ -35,6 +35,7 @@ MESSAGES = {
     "wrong_password": N_("The current password is not correct."),
     "weak_password": N_("A password needs at least %(min_length)s characters."),
     "already_exists": N_("%(what)s %(key)s already exists."),
+    "order_state_conflict": N_("Order %(reference)s is %(status)s: it cannot be changed now."),
     # POS import rows (retail/services/pos_import.py RowError codes)
     "missing_column": N_("Column %(column)s is missing."),
     "bad_date": N_("The date %(value)s cannot be read."),

@@ -145,7 +145,8 @@ def test_every_store_page_fits_a_phone(page, served_db, shots):
     sign_in(page)
     a = world["a"].id
     pages = {"10-missed-sale": "missed", "11-return": "return", "12-deliveries": "deliveries", "13-demo-units": "demo",
-             "14-transfers": "transfers?sku=RK-MAX2-BLK", "15-pos-upload": "pos/", "16-home-sku-chart": "?sku=RK-CASE"}
+             "14-transfers": "transfers?sku=RK-MAX2-BLK", "15-pos-upload": "pos/", "16-home-sku-chart": "?sku=RK-CASE",
+             "17-replenishment": "replenishment"}
     for name, path in pages.items():
         page.goto(f"/stores/{a}/{path}" if not path.startswith("?") else f"/stores/{a}{path}")
         assert page.locator("h1").count() == 1, path
