@@ -44,8 +44,12 @@ def load_world(data: str | Path):
     return sales, check_products(read_table(data, "products")), check_stores(read_table(data, "stores"))
 
 
-def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False):
-    """Score every method on every level; returns (table, examples for the plot)."""
+def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False,
+        baseline_names=None, options=None):
+    """Score every method on every level; returns (table, examples for the plot).
+
+    `baseline_names` limits the baselines (default: all); `options` go to `forecast`.
+    """
     weeks = pd.date_range(sales["week"].min(), sales["week"].max(), freq="7D")
     pairs = sales[["store", "sku"]].drop_duplicates().reset_index(drop=True)
     pair_index = pd.MultiIndex.from_frame(pairs)
@@ -57,6 +61,8 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     attrs = pairs.join(products[["brand", "list_price"]], on="sku").join(stores[["province"]], on="store")
     price = attrs["list_price"].fillna(attrs["list_price"].median()).to_numpy()
     methods = {**baselines.BASELINES, **baselines.statsforecast_baselines()}
+    if baseline_names is not None:
+        methods = {k: v for k, v in methods.items() if k in baseline_names}
     rows, examples = [], None
     for fold in range(folds, 0, -1):
         origin = len(weeks) - fold * horizon
@@ -68,7 +74,7 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
         act = dense[ranged, origin : origin + horizon].astype(float)
         revenue = hist[:, -13:].sum(axis=1) * price[ranged]
         ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
-                        progress=progress, start=weeks[origin])
+                        progress=progress, start=weeks[origin], **(options or {}))
         for level, keys in LEVELS.items():
             codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
             group = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_HOLIDAYS = Path(__file__).resolve().parents[1] / "data" / "holidays.csv"
-OFFSETS = (-1, 0, 1)  # weeks relative to the week that holds the holiday
+BEFORE_DAYS = 21  # shopping ahead of a holiday: gifts before the Spring Festival, pre-sales
+AFTER_DAYS = 7
+RIDGE = 0.05  # a touch, for collinear kinds; more shrinkage biased the level after festivals in backtest
 
 
 def load_holidays(path: str | Path | None = None) -> pd.DataFrame:
@@ -28,27 +30,64 @@ def load_holidays(path: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame({"date": pd.to_datetime(frame["date"]), "kind": frame["kind"].astype(str)})
 
 
+def _runs(dates: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """First and last day of each run of consecutive dates (one occurrence of a holiday)."""
+    gap = np.diff(dates.values).astype("timedelta64[D]").astype(int) > 1
+    return dates[np.r_[True, gap]], dates[np.r_[gap, True]]
+
+
 def holiday_features(weeks: pd.DatetimeIndex, holidays: pd.DataFrame) -> pd.DataFrame:
-    """0/1 regressors, one per (kind, offset) seen in `weeks`, indexed by week."""
-    if holidays is None or holidays.empty:
+    """Per kind, the share of each week's days that fall in the holiday, in the days before
+    it and in the week after it (continuous regressors, indexed by week).
+
+    A day before or after one holiday that is itself a holiday, or lies around another
+    one too (national day sits just before Double 11's pre-sales), counts for none of the
+    before/after regressors: overlapping windows would be confounded with two or three
+    occurrences to learn from.
+    """
+    if holidays is None or holidays.empty or len(weeks) == 0:
         return pd.DataFrame(index=weeks)
-    monday = holidays["date"] - pd.to_timedelta(holidays["date"].dt.day_of_week, unit="D")
-    marks = pd.DataFrame({"week": monday.dt.normalize(), "kind": holidays["kind"]}).drop_duplicates()
-    columns = {}
-    for kind, rows in marks.groupby("kind"):
-        for offset in OFFSETS:
-            shifted = set(rows["week"] + pd.Timedelta(weeks=offset))
-            columns[f"{kind}{offset:+d}"] = np.fromiter((w in shifted for w in weeks), float, len(weeks))
+    days = pd.date_range(weeks[0], periods=7 * len(weeks), freq="D")
+    day_index = pd.Series(np.arange(len(days)), index=days)
+
+    def daily(marked: pd.DatetimeIndex) -> np.ndarray:
+        out = np.zeros(len(days))
+        out[day_index.reindex(marked).dropna().to_numpy(dtype=int)] = 1.0
+        return out
+
+    during, around = {}, {}
+    for kind, rows in holidays.groupby("kind"):
+        dates = pd.DatetimeIndex(rows["date"].drop_duplicates().sort_values())
+        starts, ends = _runs(dates)
+        during[kind] = daily(dates)
+        around[f"{kind}:before"] = daily(pd.DatetimeIndex(np.concatenate(
+            [pd.date_range(s - pd.Timedelta(days=BEFORE_DAYS), s - pd.Timedelta(days=1)) for s in starts])))
+        around[f"{kind}:after"] = daily(pd.DatetimeIndex(np.concatenate(
+            [pd.date_range(e + pd.Timedelta(days=1), e + pd.Timedelta(days=AFTER_DAYS)) for e in ends])))
+    any_holiday = np.clip(sum(during.values()), 0, 1)
+    crowded = sum(around.values()) > 1
+    columns = {f"{k}:during": v for k, v in during.items()}
+    for name, marks in around.items():
+        columns[name] = np.where((any_holiday > 0) | crowded, 0.0, marks)
+    columns = {k: v.reshape(len(weeks), 7).mean(axis=1) for k, v in columns.items()}
     features = pd.DataFrame(columns, index=weeks)
     return features.loc[:, features.sum() > 0]
+
+
+def _trend_basis(n: int, spacing: int = 13) -> np.ndarray:
+    """Piecewise-linear 'hat' functions every `spacing` weeks: a smooth life-cycle trend."""
+    knots = np.linspace(0, n - 1, max(2, round((n - 1) / spacing) + 1))
+    t = np.arange(n)[:, None]
+    width = knots[1] - knots[0]
+    return np.clip(1 - np.abs(t - knots[None, :]) / width, 0, None)
 
 
 def holiday_effects(rate: pd.Series, holidays: pd.DataFrame, future: pd.DatetimeIndex) -> pd.Series:
     """Multiplicative holiday factor for every week of `rate`'s index and of `future`.
 
-    `rate` is the network-wide demand per unit of store size, a dense weekly series. Its log,
-    less a running median (the life-cycle trend, robust to the peaks themselves), is regressed
-    on the holiday indicators by statsmodels OLS; the factor of a week is exp(fitted part).
+    `rate` is the network-wide demand per unit of store size, a dense weekly series. Its log
+    is regressed by statsmodels OLS on the holiday regressors jointly with a piecewise-linear
+    trend (the changing product mix); the factor of a week is exp(holiday part).
     Without a calendar or with too little history every factor is 1.
     """
     weeks = rate.index.append(future)
@@ -60,9 +99,13 @@ def holiday_effects(rate: pd.Series, holidays: pd.DataFrame, future: pd.Datetime
         return ones
     import statsmodels.api as sm
 
-    y = np.log(rate.clip(lower=rate[rate > 0].min() / 2))
-    detrended = y - y.rolling(9, center=True, min_periods=1).median()
-    fit = sm.OLS(detrended.to_numpy(), seen[features.columns].to_numpy()).fit()
+    y = np.log(rate.clip(lower=rate[rate > 0].min() / 2)).to_numpy()
+    x_hol, x_trend = seen[features.columns].to_numpy(), _trend_basis(len(y))
+    # Ridge on the holiday effects only (extra rows pulling each toward 0): two or three
+    # occurrences per kind are little evidence, and a wrong festival peak costs stock.
+    k = x_hol.shape[1]
+    exog = np.vstack([np.hstack([x_hol, x_trend]), np.hstack([np.sqrt(RIDGE) * np.eye(k), np.zeros((k, x_trend.shape[1]))])])
+    fit = sm.OLS(np.r_[y, np.zeros(k)], exog).fit()
     # A factor rests on two or three occurrences: keep it within a plausible band.
-    beta = np.clip(np.nan_to_num(np.asarray(fit.params)), np.log(0.3), np.log(6.0))
+    beta = np.clip(np.nan_to_num(np.asarray(fit.params)[: features.shape[1]]), np.log(0.3), np.log(6.0))
     return pd.Series(np.exp(features.to_numpy() @ beta), index=weeks)

@@ -49,6 +49,23 @@ class SkuHistory:
         )
 
 
+def ages(history: SkuHistory, weeks: np.ndarray, relative: bool) -> np.ndarray:
+    """Age of each SKU at week indices `weeks` (sku x k), in weeks since launch.
+
+    With `relative`, ages are stretched to a common life length: a product 70 weeks into a
+    78-week life is as old as one 78 weeks into an 87-week life, so the decline before end
+    of life lines up across analogues. Unknown lives count as the median life.
+    """
+    age = weeks[None, :] - history.launch[:, None]
+    if not relative:
+        return age
+    life = (history.eol - history.launch + 1).astype(float)
+    known = (history.eol < 10**8) & (life > 0)
+    typical = float(np.median(life[known])) if known.any() else 86.0
+    life = np.where(known, life, typical)
+    return np.round(age * (typical / life)[:, None]).astype(np.int64)
+
+
 def _life_mask(history: SkuHistory, horizon: int) -> np.ndarray:
     """1 where a future week lies between launch and end of life, else 0."""
     t = len(history.weeks) + np.arange(horizon)
@@ -65,28 +82,45 @@ def level(history: SkuHistory, horizon: int, *, half_life: float = 6.0) -> np.nd
     return rate[:, None] * future[None, :] * _life_mask(history, horizon)
 
 
-def _curves(history: SkuHistory, max_age: int, smooth: int = 5):
-    """Pooled rate by age for every analogue group: list of (rate, support) per grouping."""
+def _curves(history: SkuHistory, max_age: int, relative: bool, smooth: int = 5, rounds: int = 4,
+            prior_units: float = 20.0):
+    """Life-cycle curve by age for every analogue group: (rate, support, num, den) per grouping.
+
+    A two-way multiplicative fit, units[s, t] ~ scale[s] x curve[group(s), age(s, t)] x
+    exposure x holiday factor, by alternating ratios: pooling raw rates by age would mix a
+    different set of SKUs at every age (old ages are seen only on old, differently popular
+    products) and bend the shape. Weeks after end of life are left out.
+    """
     n_sku, n_weeks = history.units.shape
-    age = np.arange(n_weeks)[None, :] - history.launch[:, None]
-    ok = (age >= 0) & (age < max_age) & (history.exposure > 0)
+    t = np.arange(n_weeks)[None, :]
+    age = ages(history, np.arange(n_weeks), relative)
+    ok = (age >= 0) & (age < max_age) & (history.exposure > 0) & (t <= history.eol[:, None])
     base = history.exposure * history.factor[None, :n_weeks]
+    units = history.units
     kernel = np.ones(smooth)
+    sold = np.where(ok, units, 0).sum(axis=1)
     out = []
     for codes in history.groups:
         n_groups = int(codes.max()) + 1 if len(codes) else 0
-        num = np.zeros((n_groups, max_age))
-        den = np.zeros((n_groups, max_age))
-        cnt = np.zeros((n_groups, max_age))
         g = np.broadcast_to(codes[:, None], age.shape)[ok]
-        np.add.at(num, (g, age[ok]), history.units[ok])
-        np.add.at(den, (g, age[ok]), base[ok])
-        np.add.at(cnt, (g, age[ok]), 1.0)
-        # Neighbouring ages pooled: a curve, not weekly noise.
-        num = np.apply_along_axis(np.convolve, 1, num, kernel, "same") if n_groups else num
-        den = np.apply_along_axis(np.convolve, 1, den, kernel, "same") if n_groups else den
-        cnt = np.apply_along_axis(np.convolve, 1, cnt, kernel, "same") if n_groups else cnt
-        out.append((num / np.maximum(den, 1e-12), cnt, num, den))
+        a = age[ok]
+        scale = np.ones(n_sku)
+        cnt = np.zeros((n_groups, max_age))
+        np.add.at(cnt, (g, a), 1.0)
+        for _ in range(rounds):
+            num = np.zeros((n_groups, max_age))
+            den = np.zeros((n_groups, max_age))
+            np.add.at(num, (g, a), units[ok])
+            np.add.at(den, (g, a), (base * scale[:, None])[ok])
+            # Neighbouring ages pooled: a curve, not weekly noise.
+            num = np.apply_along_axis(np.convolve, 1, num, kernel, "same") if n_groups else num
+            den = np.apply_along_axis(np.convolve, 1, den, kernel, "same") if n_groups else den
+            rate = num / np.maximum(den, 1e-12)
+            expected = np.zeros(age.shape)
+            expected[ok] = rate[g, a] * base[ok]
+            scale = (sold + prior_units) / (expected.sum(axis=1) + prior_units)
+        support = np.apply_along_axis(np.convolve, 1, cnt, kernel, "same") if n_groups else cnt
+        out.append((rate, support, num, den))
     return out
 
 
@@ -104,18 +138,20 @@ def _held(rate_num, den, support, min_support, last_ages: int = 8) -> np.ndarray
 def _curve_lookup(history: SkuHistory, curves, past_age, future_age, min_support: float):
     """Each SKU's analogue curve at its past and future ages, read from one group per SKU.
 
-    The group is the most specific one that has seen the SKU's first future age; one group
-    per SKU keeps the ratio future/past free of level differences between groups. Ages past
-    the group's experience hold its latest level.
+    The group is the most specific one whose analogues have been seen at the SKU's last
+    future age (a new SKU's own brand when that brand launched before; an ageing SKU's
+    category when its brand has no older product). One group per SKU keeps the ratio
+    future/past free of level differences between groups. Ages past the group's
+    experience hold its latest level.
     """
     n_sku = len(past_age)
     chosen = np.full(n_sku, -1)
-    first_future = np.clip(future_age[:, 0], 0, None)
+    last_future = np.clip(future_age[:, -1], 0, None)
     for level, (codes, (rate, support, num, den)) in enumerate(zip(history.groups, curves, strict=True)):
         if rate.shape[0] == 0:
             continue
-        a = np.clip(first_future, 0, rate.shape[1] - 1)
-        seen = (support[codes, a] >= min_support) | (support[codes].max(axis=1) >= min_support)
+        a = np.clip(last_future, 0, rate.shape[1] - 1)
+        seen = (support[codes, a] >= min_support) & (last_future < rate.shape[1])
         chosen[(chosen < 0) & seen] = level
     chosen[chosen < 0] = len(history.groups) - 1
     out = []
@@ -150,14 +186,15 @@ def lifecycle(
     prior_units: float = 4.0,
     min_support: float = 3.0,
     max_age: int = 160,
+    relative: bool = True,
 ) -> np.ndarray:
     """Own scale x analogue life-cycle curve at the SKU's future ages."""
     n_sku, n_weeks = history.units.shape
     if n_sku == 0:
         return np.zeros((0, horizon))
-    curves = _curves(history, max_age)
-    past_age = np.arange(n_weeks)[None, :] - history.launch[:, None]
-    future_age = n_weeks + np.arange(horizon)[None, :] - history.launch[:, None]
+    curves = _curves(history, max_age, relative)
+    past_age = ages(history, np.arange(n_weeks), relative)
+    future_age = ages(history, n_weeks + np.arange(horizon), relative)
     curve_past, curve_future = _curve_lookup(history, curves, past_age, future_age, min_support)
     weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
     expected = (curve_past * history.exposure * history.factor[None, :n_weeks] * (past_age >= 0)) @ weights

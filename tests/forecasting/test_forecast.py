@@ -60,7 +60,9 @@ def test_store_forecasts_follow_store_size():
 
 
 def test_pure_seasonal_series_repeats_its_holiday_peak():
-    holidays = pd.DataFrame({"date": pd.to_datetime(["2024-06-18", "2025-06-18", "2026-06-18"]), "kind": "618"})
+    # The festival covers the whole peak week, every year (the calendar lists its days).
+    days = [pd.date_range(monday, periods=7) for monday in ("2024-06-17", "2025-06-16", "2026-06-15")]
+    holidays = pd.DataFrame({"date": days[0].append(days[1:]), "kind": "618"})
     w = weeks(120)
     peak = np.isin(w, pd.to_datetime(["2024-06-17", "2025-06-16"]))
     sales = pd.concat(
