@@ -284,20 +284,19 @@ class ForecastWeek:
 def forecast(session: Session, *, store_id: int, sku: str, as_of: datetime) -> list[ForecastWeek]:
     """The latest stored forecast of a SKU at the store: weekly mean and the band between the lowest
     and highest stored quantiles; [] when the forecasting job has stored none for it."""
-    row = session.execute(
-        select(ForecastRun.start_week, ForecastSeries.mean, ForecastSeries.quantiles)
-        .join(ForecastRun, ForecastRun.id == ForecastSeries.run_id)
-        .join(Product, Product.id == ForecastSeries.product_id)
-        .where(ForecastSeries.location_id == store_id, Product.sku == sku)
-        .order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc()).limit(1)
-    ).first()
-    if row is None or not row.quantiles:
+    # The latest run first, then its series by primary key (run, store, product): a lookup, not a scan.
+    run = session.execute(select(ForecastRun.id, ForecastRun.start_week)
+                          .order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc()).limit(1)).first()
+    product_id = session.execute(select(Product.id).where(Product.sku == sku)).scalar()
+    if run is None or product_id is None:
         return []
-    keys = sorted(row.quantiles, key=lambda k: int(k[1:]))
-    low, high = row.quantiles[keys[0]], row.quantiles[keys[-1]]
-    return [ForecastWeek(row.start_week + timedelta(weeks=i), float(low[i]), float(mean), float(high[i]),
-                         int(keys[0][1:]), int(keys[-1][1:])) for i, mean in enumerate(row.mean)]
-
+    series = session.get(ForecastSeries, (run.id, store_id, product_id))
+    if series is None or not series.quantiles:
+        return []
+    keys = sorted(series.quantiles, key=lambda k: int(k[1:]))
+    low, high = series.quantiles[keys[0]], series.quantiles[keys[-1]]
+    return [ForecastWeek(run.start_week + timedelta(weeks=i), float(low[i]), float(mean), float(high[i]),
+                         int(keys[0][1:]), int(keys[-1][1:])) for i, mean in enumerate(series.mean)]
 
 @dataclass(frozen=True)
 class SuggestedOrder:
