@@ -73,7 +73,7 @@ def server(served_db, tmp_path_factory):
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI machine (the whole suite on -n 2) starts slowly
     while True:
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
