@@ -51,8 +51,8 @@ def average_inventory(panel: pd.DataFrame, unit_cost: pd.Series | None = None) -
     value = panel["closing"].to_numpy(dtype=float)
     if unit_cost is not None:
         value = value * _cost(panel, unit_cost)
-    by_week = pd.Series(value).groupby(panel["week"].to_numpy()).sum()
-    return float(by_week.sum() / panel["week"].nunique())
+    # The mean of the weekly totals is the grand total over the number of weeks.
+    return float(value.sum() / panel["week"].nunique())
 
 
 def turnover(panel: pd.DataFrame, unit_cost: pd.Series, *, annualise: bool = True) -> float:

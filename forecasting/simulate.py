@@ -1,21 +1,27 @@
 """Replay the last year of the demo world week by week: our policy against a tuned min/max.
 
-    python -m forecasting.simulate --data DIR [--json] [--out DIR] [--service-levels 0.8 0.9 ...]
+    python -m forecasting.simulate --data DIR [--json] [--out DIR] [--hold ...] [--fill 0.95]
 
 DIR holds sales.parquet, products.parquet and stores.parquet (`flask --app wsgi demo export DIR`).
 Each week: receive what arrives, review (order from the DC, which has stock; lead time one
-week; our policy also proposes same-city transfers), then sell what demand allows. Demand is
+week; our policy may also propose same-city transfers), then sell what demand allows. Demand is
 the recorded weekly units, uncensored where the SKU was out of stock part of the week: the
 missing share of the week gets Poisson demand at the store x SKU's in-stock rate of the year
 (seeded). Both policies start at their own target stock, see the same demand, assortment
 (the store x SKU pairs stocked in the year) and end-of-life dates, and are measured by the
-same KPI functions (forecasting.kpis).
+same KPI functions (forecasting.kpis). Inventory is what the stores hold at the end of each
+week, at cost; the DC is an unlimited source for both policies and its stock is not counted
+(no policy returns stock to it), nor are units on the one-week road (orders and transfers).
 
-Our policy forecasts with `forecasting.forecast` every `--every` weeks (default 4) from the
-sales before that week and rolls the forecast forward in between (see docs/replenishment.md
-for the measured cost of a forecast per week). The min/max baseline (reorder point and
-order-up-to level in weeks of the trailing 26-week average sales, with a floor of units) is
-tuned by grid search to the highest turnover that reaches our fill rate.
+Our policy is the cost-aware rule of forecasting.replenishment.policy (hold a unit when its
+chance to sell within the shelf horizon is at least hold_per_kcny x unit cost / 1000), run
+for a sweep of hold_per_kcny (the Lagrange multiplier of the fill rate) to trace its fill
+rate / turnover curve. It forecasts with `forecasting.forecast` every `--every` weeks (default
+6) from the sales before that week, rolls the forecast forward in between, and reuses these
+forecasts for every point of the sweep. The min/max baseline (reorder point and order-up-to
+level in weeks of the trailing 26-week average sales, each with a floor of units, rounded up
+to packs) is run on a grid; for each of our points it is tuned to the highest turnover among
+its settings that reach our fill rate, and its curve is interpolated at our fill rate too.
 """
 
 from __future__ import annotations
@@ -32,25 +38,25 @@ import pandas as pd
 from tqdm import tqdm
 
 from forecasting import forecast, kpis
-from forecasting.replenishment import (
-    PolicyConfig,
-    ServiceLevels,
-    apply_transfers,
-    order_lines,
-    propose_transfers,
-)
+from forecasting.replenishment import apply_transfers, propose_transfers
 from forecasting.replenishment.cover import matrix_cover
+from forecasting.replenishment.policy import cost_aware_orders, hold_bar
 
 WEEKS = 52
 HISTORY_WEEKS = 104  # history handed to each forecast (the life-cycle model needs no more)
 TRAILING = 26  # weeks of sales a min/max rule averages
 LEAD, REVIEW = 1, 1
 SHELF_WEEKS = 13  # presence rule and rebalancing: weeks in which a unit on the shelf should sell
-DEFAULT_LEVELS = (0.9, 0.97, 0.99)  # 0.99 is where the fill rate crosses 95 % on the demo world
-# Reorder point and order-up-to level in weeks of trailing sales, each with a floor in units:
-# (0, 1) is "reorder the unit when the shelf is empty", (1, 2) keeps a spare.
-MINMAX_GRID = {"min_weeks": (0.0, 2.0, 4.0), "max_weeks": (4.0, 8.0, 16.0), "floors": ((0, 1), (1, 2), (0, 0))}
+EVERY = 6  # weeks between two forecasts
+# hold_per_kcny sweep (chance to sell within the shelf horizon per 1,000 CNY of unit cost):
+# on the demo world it spans unit fill rates from about 0.94 to 0.99.
+DEFAULT_HOLD = (0.0025, 0.0035, 0.0045, 0.006, 0.0075, 0.009, 0.0105, 0.012)
+# Min/max settings (min weeks, max weeks, (min floor, max floor)) in weeks of trailing sales and units:
+# floors (0, 1) is "reorder the unit when the shelf is empty", (1, 2) keeps a spare.
+MINMAX_GRID = ([(mn, mx, (0, 1)) for mn in (0.0, 1.0) for mx in (4.0, 8.0, 13.0, 16.0, 26.0, 39.0, 52.0)]
+               + [(0.0, mx, (1, 2)) for mx in (8.0, 26.0, 52.0)] + [(0.0, mx, (0, 2)) for mx in (8.0, 26.0)])
 TARGET_FILL = 0.95
+TARGET_RATIO = 1.25
 
 
 @dataclass
@@ -67,6 +73,7 @@ class World:
     products: pd.DataFrame
     stores: pd.DataFrame
     pack: np.ndarray
+    cost: np.ndarray  # unit cost of each cell's SKU
     recorded_units: int
 
 
@@ -125,8 +132,9 @@ def build_world(sales, products, stores, *, weeks: int = WEEKS, seed: int = 7) -
     ok = hrow >= 0
     history[hrow[ok], hcol[ok]] = before["units"].to_numpy()[ok]
     pack = cells["sku"].map(prods["pack_size"]).fillna(1).to_numpy(np.int64)
+    cost = cells["sku"].map(prods["unit_cost"]).astype(float).to_numpy()
     return World(grid, cells["store"].to_numpy(), cells["sku"].to_numpy(), demand, active, orderable, history,
-                 products, stores, pack, int(window["units"].sum()))
+                 products, stores, pack, cost, int(window["units"].sum()))
 
 
 @dataclass
@@ -156,9 +164,9 @@ def rolling_covers(sales, world: World, *, every: int, progress: bool) -> Covers
         live = world.active[:, o:o + horizon].any(1)
         assortment = pd.DataFrame({"store": world.store[live], "sku": world.sku[live]})
         fc = forecast(history, horizon=horizon, products=products, stores=stores, assortment=assortment,
-                      start=origin)
+                      start=origin, quantiles=(0.5,))  # the policy uses the mean and the spread
         spread = fc.attrs.get("dispersion") or {"store": 0.3, "sku": [0.05]}
-        fc = fc.sort_values(["store", "sku", "week"])
+        fc = fc.sort_values(["store", "sku", "week"], kind="stable")
         pairs = fc[["store", "sku"]].iloc[::horizon]
         mu = fc["mean"].to_numpy(dtype=float).reshape(-1, horizon)
         rows = key.get_indexer(pd.MultiIndex.from_frame(pairs))
@@ -202,47 +210,77 @@ def _sell(world: World, ledger: Ledger, on_hand: np.ndarray, t: int) -> None:
     ledger.cols["closing"][:, t] = on_hand
 
 
-def run_ours(world: World, covers: Covers, level: float, *, transfer_cost: float | None = 40.0,
-             presence_level: float | None = None, progress: bool = False) -> Ledger:
+def run_ours(world: World, covers: Covers, hold_per_kcny: float, *, transfer_cost: float | None = None,
+             progress: bool = False) -> Ledger:
+    """The cost-aware policy (policy.cost_aware_orders, the arithmetic order_lines uses in that mode)
+    on arrays: the demo world has no display minimums or shelf capacities, and end of life and
+    assortment are `world.orderable`. With `transfer_cost`, same-city transfers are proposed
+    each week by rebalancing.propose_transfers and netted against the DC orders."""
     n, weeks = world.demand.shape
-    config = PolicyConfig(service=ServiceLevels(default=level), review_weeks=REVIEW, lead_weeks=LEAD,
-                          shelf_weeks=SHELF_WEEKS, presence_level=presence_level)
     ledger = Ledger(n, weeks)
     on_hand = np.zeros(n, np.int64)
     pipeline = np.zeros((n, weeks + LEAD + 1), np.int64)
-    base = pd.DataFrame({"store": world.store, "sku": world.sku})
-    for t in tqdm(range(weeks), desc=f"ours {level:.2f}", disable=not progress, file=sys.stderr, leave=False):
+    bar = hold_bar(world.cost, hold_per_kcny)
+    group = _city_sku(world) if transfer_cost is not None else None
+    for t in tqdm(range(weeks), desc=f"ours {hold_per_kcny:g}", disable=not progress, file=sys.stderr, leave=False):
         ledger.cols["opening"][:, t] = on_hand
         on_hand += pipeline[:, t]
         ledger.cols["received"][:, t] = pipeline[:, t]
-        live = np.flatnonzero(world.active[:, t] | (on_hand > 0))
-        orderable = world.orderable[live, t]
-        lines = base.iloc[live].assign(
-            cover_mean=np.where(orderable, covers.mean[live, t], 0.0), cover_phi=covers.phi[live, t],
-            shelf_mean=np.where(orderable, covers.sell_mean[live, t], 0.0), shelf_phi=covers.sell_phi[live, t],
-            cover_weeks=LEAD + REVIEW, lead_weeks=LEAD, on_hand=on_hand[live],
-            in_transit=pipeline[live, t + 1:].sum(1),
-        )
-        lines = order_lines(lines, as_of=world.weeks[t], products=world.products, stores=world.stores,
-                            config=config)
-        order = lines["order_units"].to_numpy()
+        live = np.flatnonzero(world.orderable[:, t])
+        position = on_hand[live] + pipeline[live, t + 1:].sum(1)
+        target, order = cost_aware_orders(position, covers.sell_mean[live, t], covers.sell_phi[live, t], bar[live],
+                                          world.pack[live])
         if t == 0:  # start at the target stock, as the baseline does
             on_hand[live] += order
             order = np.zeros_like(order)
         elif transfer_cost is not None:
-            sell = pd.DataFrame({"store": lines["store"], "sku": lines["sku"],
-                                 "cover_mean": covers.sell_mean[live, t], "cover_phi": covers.sell_phi[live, t]})
-            transfers = propose_transfers(lines, sell, stores=world.stores, products=world.products,
-                                          transfer_cost=transfer_cost)
-            if len(transfers):
-                lines = apply_transfers(lines, transfers)
-                order = lines["order_units"].to_numpy()
-                on_hand[live] -= lines["proposed_out"].to_numpy()
-                pipeline[live, t + LEAD] += lines["proposed_in"].to_numpy()
-                ledger.transferred += int(transfers["units"].sum())
+            order = _transfers(world, covers, ledger, on_hand, pipeline, t, live, position, target, order,
+                               transfer_cost, group)
         pipeline[live, t + LEAD] += order
         _sell(world, ledger, on_hand, t)
     return ledger
+
+
+def _city_sku(world: World) -> np.ndarray:
+    city = pd.Series(world.store).map(world.stores.set_index("store")["city"]).fillna("").to_numpy(dtype=str)
+    return pd.factorize(pd.Series(world.sku).astype(str) + "|" + city)[0]
+
+
+def _transfers(world, covers, ledger, on_hand, pipeline, t, live, position, target, order, transfer_cost, group):
+    """Same-city transfers this week: donors are cells above their target or no longer orderable
+    (end of life, delisted) with stock; receivers are the orderable cells below their target."""
+    stocked = np.flatnonzero((on_hand > 0) & ~world.orderable[:, t])
+    # Only cells that can give (stock above target) or take (position below target) make transfers;
+    # passing just those, in the city x SKU groups that have both, gives propose_transfers' answer.
+    give = on_hand[live] > target
+    take = position < target
+    both = np.intersect1d(group[np.concatenate([live[give], stocked])], group[live[take]])
+    if not len(both):
+        return order
+    pick = np.flatnonzero((give | take) & np.isin(group[live], both))
+    stocked = stocked[np.isin(group[stocked], both)]
+    rows = np.concatenate([live[pick], stocked])
+    k = len(pick)
+    pos = np.concatenate([position[pick], on_hand[stocked] + pipeline[stocked, t + 1:].sum(1)])
+    tgt = np.concatenate([target[pick], np.zeros(len(stocked), np.int64)])
+    lines = pd.DataFrame({
+        "store": world.store[rows], "sku": world.sku[rows], "on_hand": on_hand[rows], "transfers_out": 0,
+        "position": pos, "order_up_to": tgt, "cover_quantile": tgt, "display_min": 0,
+        "reason": np.where(np.arange(len(rows)) < k, "order", "end_of_life"),
+        "order_units": np.concatenate([order[pick], np.zeros(len(stocked), np.int64)])})
+    sell = pd.DataFrame({"store": lines["store"], "sku": lines["sku"],
+                         "cover_mean": covers.sell_mean[rows, t], "cover_phi": covers.sell_phi[rows, t]})
+    transfers = propose_transfers(lines, sell, stores=world.stores, products=world.products,
+                                  transfer_cost=transfer_cost)
+    if not len(transfers):
+        return order
+    lines = apply_transfers(lines, transfers)
+    on_hand[rows] -= lines["proposed_out"].to_numpy()
+    pipeline[rows, t + LEAD] += lines["proposed_in"].to_numpy()
+    ledger.transferred += int(transfers["units"].sum())
+    order = order.copy()
+    order[pick] = lines["order_units"].to_numpy()[:k]
+    return order
 
 
 def run_minmax(world: World, *, min_weeks: float, max_weeks: float, floor: tuple[int, int]) -> Ledger:
@@ -285,82 +323,147 @@ def measure(world: World, ledger: Ledger) -> dict:
     }
 
 
-def tune_minmax(world: World, target_fill: float, progress: bool = False) -> tuple[dict, list[dict]]:
-    """Grid search: the highest turnover at a fill rate >= target (else the highest fill rate)."""
+def minmax_grid(world: World, progress: bool = False) -> list[dict]:
     tried = []
-    grid = [(a, b, f) for a in MINMAX_GRID["min_weeks"] for b in MINMAX_GRID["max_weeks"] if b > a
-            for f in MINMAX_GRID["floors"]]
-    for min_w, max_w, floor in tqdm(grid, desc="min/max grid", disable=not progress, file=sys.stderr):
+    for min_w, max_w, floor in tqdm(MINMAX_GRID, desc="min/max grid", disable=not progress, file=sys.stderr):
         result = measure(world, run_minmax(world, min_weeks=min_w, max_weeks=max_w, floor=floor))
         tried.append({**result, "min_weeks": min_w, "max_weeks": max_w, "floor": f"{floor[0]}/{floor[1]}"})
-    reaching = [r for r in tried if r["fill_rate"] >= target_fill]
-    best = max(reaching, key=lambda r: r["turnover"]) if reaching else max(tried, key=lambda r: r["fill_rate"])
-    return best, tried
+    return tried
 
 
-def plot(ours: list[dict], minmax: list[dict], path: Path) -> None:
+def tune_minmax(grid: list[dict], target_fill: float) -> dict:
+    """The min/max setting with the highest turnover among those reaching `target_fill`
+    (None if no setting reaches it)."""
+    reaching = [r for r in grid if r["fill_rate"] >= target_fill]
+    return max(reaching, key=lambda r: r["turnover"]) if reaching else None
+
+
+def frontier_turnover(grid: list[dict], fill: float) -> float | None:
+    """Min/max turnover at exactly `fill` on its frontier: the upper envelope of (fill, best turnover
+    at that fill or more), interpolated linearly between the two frontier points around `fill`."""
+    points = sorted({(r["fill_rate"], r["turnover"]) for r in grid})
+    best = []  # for each fill level: the best turnover at that fill rate or above
+    for f, _ in points:
+        best.append((f, max(tu for g, tu in points if g >= f)))
+    below = [p for p in best if p[0] <= fill]
+    above = [p for p in best if p[0] >= fill]
+    if not above:
+        return None
+    hi = min(above)
+    if not below:
+        return hi[1]
+    lo = max(below)
+    if hi[0] == lo[0]:
+        return hi[1]
+    return lo[1] + (hi[1] - lo[1]) * (fill - lo[0]) / (hi[0] - lo[0])
+
+
+def compare(sweep: list[dict], grid: list[dict]) -> list[dict]:
+    """Each of our points against min/max tuned to (at least) its fill rate and against the
+    min/max frontier interpolated at its fill rate."""
+    rows = []
+    for r in sweep:
+        tuned = tune_minmax(grid, r["fill_rate"])
+        front = frontier_turnover(grid, r["fill_rate"])
+        rows.append({"hold_per_kcny": r["hold_per_kcny"], "fill_rate": r["fill_rate"], "turnover": r["turnover"],
+                     "minmax_fill_rate": tuned["fill_rate"] if tuned else None,
+                     "minmax_turnover": tuned["turnover"] if tuned else None,
+                     "ratio_tuned": round(r["turnover"] / tuned["turnover"], 3) if tuned else None,
+                     "minmax_frontier_turnover": round(front, 4) if front else None,
+                     "ratio_frontier": round(r["turnover"] / front, 3) if front else None})
+    return rows
+
+
+def plot(ours: list[dict], minmax: list[dict], path: Path, chosen: dict | None = None) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5))
+    fig = Figure(figsize=(7.5, 4.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.plot([r["turnover"] for r in ours], [100 * r["fill_rate"] for r in ours], "o-", label="ours (service levels)")
+    ax.plot([r["turnover"] for r in ours], [100 * r["fill_rate"] for r in ours], "o-",
+            label="ours: cost-aware rule (sweep of hold per 1,000 CNY)")
     for r in ours:
-        ax.annotate(f"{r['service_level']:.2f}", (r["turnover"], 100 * r["fill_rate"]), fontsize=8,
-                    xytext=(4, -10), textcoords="offset points")
+        ax.annotate(f"{r['hold_per_kcny']:g}", (r["turnover"], 100 * r["fill_rate"]), fontsize=7,
+                    xytext=(4, -9), textcoords="offset points")
     ax.scatter([r["turnover"] for r in minmax], [100 * r["fill_rate"] for r in minmax], marker="x", color="grey",
                label="min/max (grid)")
+    pts = sorted((r["fill_rate"], frontier_turnover(minmax, r["fill_rate"])) for r in minmax)
+    ax.plot([tu for _, tu in pts], [100 * f for f, _ in pts], color="grey", lw=0.8, label="min/max frontier")
+    if chosen is not None:
+        ax.scatter([chosen["turnover"]], [100 * chosen["fill_rate"]], s=90, facecolors="none", edgecolors="red",
+                   label="reported point")
     ax.axhline(100 * TARGET_FILL, color="red", lw=0.8, ls="--")
-    ax.set_xlabel("inventory turnover (COGS / average inventory at cost, per year)")
+    ax.set_xlabel("inventory turnover (COGS / average store inventory at cost, per year)")
     ax.set_ylabel("unit fill rate (%)")
+    ax.set_ylim(93, 100)
     ax.set_title("Fill rate against turnover, last year of the demo world")
-    ax.legend(loc="lower left")
+    ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
-def simulate(data: Path, *, levels=DEFAULT_LEVELS, every: int = 4, transfer_cost: float = 40.0,
-             out: Path | None = None, progress: bool = True) -> dict:
+def simulate(data: Path, *, holds=DEFAULT_HOLD, every: int = EVERY, transfer_cost: float | None = 40.0,
+             fill: float = TARGET_FILL, out: Path | None = None, progress: bool = True) -> dict:
     began = time.perf_counter()
     sales, products, stores = load(data)
     world = build_world(sales, products, stores)
     covers = rolling_covers(sales, world, every=every, progress=progress)
+    del sales
     sweep = []
-    for level in tqdm(sorted(levels), desc="service levels", disable=not progress, file=sys.stderr):
-        sweep.append({**measure(world, run_ours(world, covers, level, transfer_cost=transfer_cost)),
-                      "service_level": level})
-    reaching = [r for r in sweep if r["fill_rate"] >= TARGET_FILL]
-    ours = reaching[0] if reaching else sweep[-1]  # the lowest service level reaching the target fill rate
-    minmax, grid = tune_minmax(world, ours["fill_rate"], progress=progress)
+    for hold in tqdm(sorted(holds, reverse=True), desc="our sweep", disable=not progress, file=sys.stderr):
+        sweep.append({**measure(world, run_ours(world, covers, hold)), "hold_per_kcny": hold, "transfers": False})
+    grid = minmax_grid(world, progress=progress)
+    reaching = [r for r in sweep if r["fill_rate"] >= fill]
+    ours = min(reaching, key=lambda r: r["fill_rate"]) if reaching else max(sweep, key=lambda r: r["fill_rate"])
+    if transfer_cost is not None:  # the reported point with same-city transfers on top
+        moved = {**measure(world, run_ours(world, covers, ours["hold_per_kcny"], transfer_cost=transfer_cost)),
+                 "hold_per_kcny": ours["hold_per_kcny"], "transfers": True}
+        if moved["fill_rate"] >= fill and moved["turnover"] > ours["turnover"]:
+            ours = moved
+        sweep.append(moved)
+    minmax = tune_minmax(grid, ours["fill_rate"]) or max(grid, key=lambda r: r["fill_rate"])
+    front = frontier_turnover(grid, ours["fill_rate"])
     result = {"ours": ours, "minmax": minmax}
     meta = {"cells": int(len(world.store)), "weeks": WEEKS, "recorded_units": world.recorded_units,
-            "uncensored_demand": int(world.demand.sum()), "forecast_origins": covers.origins,
-            "forecast_seconds": round(covers.seconds, 1), "seconds": round(time.perf_counter() - began, 1),
-            "turnover_ratio": round(ours["turnover"] / minmax["turnover"], 3) if minmax["turnover"] else None}
+            "uncensored_demand": int(world.demand.sum()), "forecast_origins": covers.origins, "every": every,
+            "forecast_seconds": round(covers.seconds, 1), "target_fill": fill,
+            "turnover_ratio": round(ours["turnover"] / minmax["turnover"], 3) if minmax["turnover"] else None,
+            "minmax_frontier_turnover": round(front, 4) if front else None,
+            "turnover_ratio_frontier": round(ours["turnover"] / front, 3) if front else None}
+    comparison = compare([r for r in sweep if not r["transfers"]], grid)
+    meta["seconds"] = round(time.perf_counter() - began, 1)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(sweep).to_csv(out / "simulation_ours.csv", index=False)
         pd.DataFrame(grid).to_csv(out / "simulation_minmax.csv", index=False)
-        plot(sweep, grid, out / "simulation_tradeoff.png")
-        (out / "simulation.json").write_text(json.dumps({**result, "meta": meta}, indent=2))
-    return {**result, "sweep": sweep, "meta": meta}
+        pd.DataFrame(comparison).to_csv(out / "simulation_compare.csv", index=False)
+        plot([r for r in sweep if not r["transfers"]], grid, out / "simulation_tradeoff.png", chosen=ours)
+        meta["seconds"] = round(time.perf_counter() - began, 1)
+        (out / "simulation.json").write_text(json.dumps({**result, "meta": meta, "compare": comparison}, indent=2))
+    return {**result, "sweep": sweep, "grid": grid, "compare": comparison, "meta": meta}
 
 
 def table(result: dict) -> str:
-    keys = ["fill_rate", "turnover", "avg_inventory_units", "stockout_weeks", "units_transferred", "units_sold",
-            "sell_through"]
+    keys = ["fill_rate", "turnover", "avg_inventory_units", "avg_inventory_cost", "stockout_weeks",
+            "units_transferred", "units_sold", "sell_through"]
     ours, mm = result["ours"], result["minmax"]
     lines = [f"| policy | {' | '.join(keys)} |", "|" + " --- |" * (len(keys) + 1)]
-    lines.append(f"| ours (service level {ours['service_level']:.2f}) | " + " | ".join(str(ours[k]) for k in keys) + " |")
+    label = f"ours (hold {ours['hold_per_kcny']:g} per 1,000 CNY{', transfers' if ours['transfers'] else ''})"
+    lines.append(f"| {label} | " + " | ".join(str(ours[k]) for k in keys) + " |")
     lines.append(f"| min/max (min {mm['min_weeks']:g} w, max {mm['max_weeks']:g} w, floors {mm['floor']}) | "
                  + " | ".join(str(mm[k]) for k in keys) + " |")
-    lines.append("")
-    lines.append("our service-level sweep: " + ", ".join(
-        f"{r['service_level']:.2f}: fill {r['fill_rate']:.3f} turnover {r['turnover']:.2f}" for r in result["sweep"]))
+    lines += ["", "| hold per 1,000 CNY | fill rate | turnover | min/max tuned: fill | turnover | ratio "
+              "| min/max frontier at our fill | ratio |", "|" + " --- |" * 8]
+    for c in result["compare"]:
+        lines.append("| " + " | ".join(str(c[k]) for k in (
+            "hold_per_kcny", "fill_rate", "turnover", "minmax_fill_rate", "minmax_turnover", "ratio_tuned",
+            "minmax_frontier_turnover", "ratio_frontier")) + " |")
     m = result["meta"]
-    lines.append(f"turnover ours / min/max: {m['turnover_ratio']} (target >= 1.25); {m['cells']} store x SKU cells, "
-                 f"{m['forecast_origins']} forecasts in {m['forecast_seconds']} s; whole run {m['seconds']} s "
+    lines.append("")
+    lines.append(f"turnover ours / min/max tuned to our fill rate: {m['turnover_ratio']}, / min/max frontier at our "
+                 f"fill rate: {m['turnover_ratio_frontier']} (target >= {TARGET_RATIO}); {m['cells']} store x SKU "
+                 f"cells, {m['forecast_origins']} forecasts in {m['forecast_seconds']} s; whole run {m['seconds']} s "
                  "(target < 600 s)")
     return "\n".join(lines)
 
@@ -370,20 +473,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="directory of `flask --app wsgi demo export`")
     parser.add_argument("--json", action="store_true", help='print one JSON object {"ours": ..., "minmax": ...}')
     parser.add_argument("--out", type=Path, default=None, help="write CSVs, JSON and the trade-off plot here")
-    parser.add_argument("--service-levels", type=float, nargs="+", default=list(DEFAULT_LEVELS))
-    parser.add_argument("--every", type=int, default=4, help="weeks between two forecasts (rolled in between)")
+    parser.add_argument("--hold", type=float, nargs="+", default=list(DEFAULT_HOLD),
+                        help="hold_per_kcny values to sweep (chance to sell per 1,000 CNY of unit cost)")
+    parser.add_argument("--fill", type=float, default=TARGET_FILL,
+                        help="report our sweep point with the lowest fill rate at or above this one")
+    parser.add_argument("--every", type=int, default=EVERY, help="weeks between two forecasts (rolled in between)")
     parser.add_argument("--transfer-cost", type=float, default=40.0, help="cost of moving a unit within a city")
+    parser.add_argument("--no-transfers", action="store_true", help="no same-city transfers at the reported point")
     args = parser.parse_args(argv)
-    if any(not 0 < q < 1 for q in args.service_levels):
-        parser.error("service levels lie strictly between 0 and 1")
+    if any(not h > 0 for h in args.hold):
+        parser.error("hold values are > 0")
+    if not 0 < args.fill < 1:
+        parser.error("--fill lies strictly between 0 and 1")
     if args.every < 1:
         parser.error("--every is at least 1 week")
-    result = simulate(args.data, levels=args.service_levels, every=args.every, transfer_cost=args.transfer_cost,
+    began = time.perf_counter()
+    result = simulate(args.data, holds=args.hold, every=args.every,
+                      transfer_cost=None if args.no_transfers else args.transfer_cost, fill=args.fill,
                       out=args.out, progress=not args.json)
     if args.json:
         print(json.dumps({"ours": result["ours"], "minmax": result["minmax"]}))
     else:
         print(table(result))
+    print(f"elapsed {time.perf_counter() - began:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

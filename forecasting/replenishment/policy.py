@@ -15,6 +15,18 @@ inbound transfers - outbound transfers - reserved; demo units are not sellable a
 count), rounded to the pack size, cut to the store's shelf capacity, and zero for an
 end-of-life SKU. Because open orders and transfers are in the position, a suggestion is
 not repeated while the last one is on its way. Each line carries the numbers behind it.
+
+Cost-aware mode (`PolicyConfig(hold_per_kcny=lam)`, what the simulation calls "ours"): a store
+holds the k-th unit of a SKU when the chance that it sells within the shelf horizon is at least
+
+    bar = lam x unit_cost / 1000        (lam: chance per 1,000 CNY of stock at cost)
+
+i.e. P(D_shelf >= k) >= bar, so S = the (1 - bar)-quantile of shelf-horizon demand: a newsvendor
+critical ratio that falls with the unit's cost (a 600 CNY unit is held at a lower chance of
+selling than a 3,000 CNY one). One network-wide lam is the Lagrange multiplier of the fill-rate
+constraint when inventory is counted at cost: each unit held is the one with the most expected
+units sold per CNY of stock. Packs are whole: another pack is ordered while the mean chance of
+its units is at least the bar (so a pack of 5 goes only where five units can sell).
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ POSITION_COLUMNS = ("on_hand", "in_transit", "open_orders", "transfers_in", "tra
 LINE_COLUMNS = [
     "store", "sku", "cover_weeks", "forecast_cover", "cover_phi", "service_level", "cover_quantile",
     "shelf_forecast", "presence", "display_min", "order_up_to", *POSITION_COLUMNS, "position", "need", "pack_size", "rounding",
-    "capacity_cut", "order_units", "reason",
+    "capacity_cut", "order_units", "reason", "hold_bar",
 ]
 
 
@@ -69,12 +81,17 @@ class PolicyConfig:
     shelf_capacity: int | None = None  # units per store when `stores` has no `capacity` column
     shelf_weeks: int = 13  # horizon of the presence rule: keep one unit if it likely sells within it
     presence_level: float | None = None  # level of the presence rule; None: the service level
+    # Cost-aware mode: hold a unit when P(it sells within shelf_weeks) >= hold_per_kcny x unit_cost / 1000.
+    # None: the service-level mode above.
+    hold_per_kcny: float | None = None
 
     def __post_init__(self):
         if self.review_weeks < 1 or self.lead_weeks < 0:
             raise ValueError("review_weeks must be >= 1 and lead_weeks >= 0")
         if not 0.0 <= self.round_up_share <= 1.0:
             raise ValueError(f"round_up_share is a share of a pack between 0 and 1; got {self.round_up_share}")
+        if self.hold_per_kcny is not None and not self.hold_per_kcny > 0:
+            raise ValueError(f"hold_per_kcny is a chance per 1,000 of cost, > 0; got {self.hold_per_kcny}")
 
 
 def _indexed(frame: pd.DataFrame | None, key: str) -> pd.DataFrame:
@@ -98,6 +115,43 @@ def pack_round(need: np.ndarray, pack: np.ndarray, *, round_up_share: float, mus
     rem = need - down
     up = (rem > 0) & ((rem >= round_up_share * pack) | np.asarray(must_round_up, dtype=bool))
     return down + np.where(up, pack, 0)
+
+
+def hold_bar(unit_cost, hold_per_kcny: float) -> np.ndarray:
+    """The chance of selling within the shelf horizon a unit must have to be held (capped below 1)."""
+    return np.minimum(np.asarray(unit_cost, dtype=float) * float(hold_per_kcny) / 1000.0, 1.0 - 1e-9)
+
+
+def cost_aware_orders(position, shelf_mean, shelf_phi, bar, pack, *, max_packs: int = 50):
+    """Units to order under the cost-aware rule; returns (order_up_to in units, order in units).
+
+    order_up_to = the largest k with P(D >= k) >= bar = the (1 - bar)-quantile of shelf demand.
+    Single units: order = max(S - position, 0). Packs of p > 1: whole packs while the mean
+    of P(D >= k) over the pack's units k = top + 1 .. top + p is >= bar (top: position plus
+    the packs taken so far), so a pack is bought only where its units, on average, clear the bar.
+    """
+    position = np.asarray(position, dtype=np.int64)
+    mean = np.asarray(shelf_mean, dtype=float)
+    phi = np.asarray(shelf_phi, dtype=float)
+    bar = np.broadcast_to(np.asarray(bar, dtype=float), mean.shape)
+    pack = np.maximum(np.broadcast_to(np.asarray(pack, dtype=np.int64), mean.shape), 1)
+    target = cover.quantile(mean, phi, 1.0 - bar)
+    order = np.where(pack == 1, np.maximum(target - position, 0), 0)
+    rows = np.flatnonzero((pack > 1) & (target > 0))
+    top = np.maximum(position[rows], 0)
+    for _ in range(max_packs):
+        if not len(rows):
+            break
+        p = pack[rows]
+        width = int(p.max())
+        k = top[:, None] + 1 + np.arange(width)[None, :]
+        inside = np.arange(width)[None, :] < p[:, None]
+        chance = cover.prob_at_least(np.where(inside, k, 0), mean[rows, None], phi[rows, None])
+        value = (chance * inside).sum(1) / p
+        ok = value >= bar[rows]
+        order[rows[ok]] += p[ok]
+        rows, top = rows[ok], top[ok] + p[ok]
+    return target, order
 
 
 def plan_orders(
@@ -180,14 +234,30 @@ def order_lines(
     eol_date = pd.to_datetime(_column(products, "eol_date", lines["sku"], pd.NaT))
     arrival = as_of + pd.to_timedelta(np.asarray(lead, dtype=np.int64) * 7, unit="D")
     eol = (eol_date.notna() & (eol_date.to_numpy() < arrival)).to_numpy()
-    target = np.where(eol, 0, np.maximum(np.maximum(q, presence), display))
-
     pos = (lines["on_hand"] + lines["in_transit"] + lines["open_orders"] + lines["transfers_in"]
            - lines["transfers_out"] - lines["reserved"]).to_numpy()
-    need = np.maximum(target - pos, 0)
     pack = _column(products, "pack_size", lines["sku"], 1).fillna(1).to_numpy(dtype=np.int64)
-    short = pos < np.maximum(display, (mean > 0).astype(np.int64))
-    order = pack_round(need, pack, round_up_share=config.round_up_share, must_round_up=short)
+    bar = np.zeros(len(lines))  # 0: service-level mode (no cost bar)
+    if config.hold_per_kcny is None:
+        target = np.where(eol, 0, np.maximum(np.maximum(q, presence), display))
+        need = np.maximum(target - pos, 0)
+        short = pos < np.maximum(display, (mean > 0).astype(np.int64))
+        order = pack_round(need, pack, round_up_share=config.round_up_share, must_round_up=short)
+    else:
+        if "shelf_mean" not in lines.columns:
+            raise ValueError("the cost-aware mode needs shelf_mean and shelf_phi (demand over the shelf horizon)")
+        unit_cost = _column(products, "unit_cost", lines["sku"], np.nan).to_numpy(dtype=float)
+        if np.isnan(unit_cost).any():
+            raise ValueError("the cost-aware mode needs products.unit_cost for every SKU")
+        bar = hold_bar(unit_cost, config.hold_per_kcny)
+        held, packs = cost_aware_orders(pos, shelf_mean, lines["shelf_phi"].to_numpy(dtype=float), bar, pack)
+        presence = (held >= 1).astype(np.int64)
+        target = np.where(eol, 0, np.maximum(held, display))
+        need = np.maximum(target - pos, 0)
+        short = pos < display
+        order = np.where(eol, 0, np.maximum(np.where(pack > 1, packs, need),
+                                             pack_round(np.maximum(display - pos, 0), pack, round_up_share=0.0,
+                                                        must_round_up=short)))
 
     capacity = _column(stores, "capacity", lines["store"], config.shelf_capacity)
     cut = _capacity_cut(lines, order, pos, pack, mean, phi, level, capacity)
@@ -197,7 +267,7 @@ def order_lines(
         forecast_cover=mean, service_level=level, cover_quantile=q, shelf_forecast=shelf_mean, presence=presence,
         display_min=display,
         order_up_to=target, position=pos, need=need, pack_size=pack, rounding=order - need,
-        capacity_cut=cut, order_units=final,
+        capacity_cut=cut, order_units=final, hold_bar=bar,
     )
     reason = np.select(
         [eol, final > 0, (order > 0) & (final == 0), need <= 0],
@@ -245,9 +315,13 @@ def explain(lines: pd.DataFrame) -> pd.Series:
     def fmt(r) -> str:
         if r.reason == "end_of_life":
             return "End of life: not reordered."
-        text = (f"Forecast {r.forecast_cover:.2f} units over {r.cover_weeks} weeks (lead time + review); "
-                f"{round(100 * r.service_level)}% quantile {r.cover_quantile}")
-        if r.presence and r.cover_quantile < 1:
+        if r.hold_bar > 0:  # cost-aware mode
+            text = (f"Forecast {r.shelf_forecast:.2f} units within the shelf horizon; a unit is held when it sells "
+                    f"there with a chance of at least {100 * r.hold_bar:.1f}% (cost-weighted bar)")
+        else:
+            text = (f"Forecast {r.forecast_cover:.2f} units over {r.cover_weeks} weeks (lead time + review); "
+                    f"{round(100 * r.service_level)}% quantile {r.cover_quantile}")
+        if not r.hold_bar > 0 and r.presence and r.cover_quantile < 1:
             text += f"; one unit kept on the shelf: {r.shelf_forecast:.2f} forecast within the shelf horizon"
         if r.display_min:
             text += f", display minimum {r.display_min}"
