@@ -22,6 +22,8 @@ class Panel:
     week: np.ndarray  # per sales row: week index on `weeks`
     units: np.ndarray  # per sales row
     in_stock: np.ndarray  # per sales row, 0..1
+    pair: np.ndarray  # per sales row: code of its (store, sku) pair in `pair_keys`
+    pair_keys: pd.Index  # store code * len(skus) + sku code, one per pair seen in sales
 
     @property
     def n_weeks(self) -> int:
@@ -39,6 +41,8 @@ class Panel:
             self.week[keep],
             self.units[keep],
             self.in_stock[keep],
+            self.pair[keep],
+            self.pair_keys,
         )
 
     def rows_between(self, begin: int, end: int) -> np.ndarray:
@@ -64,13 +68,18 @@ def build_panel(
     skus = pd.Index(pd.unique(pd.concat(sku_values, ignore_index=True)))
     first = sales["week"].min() if len(sales) else start - pd.Timedelta(weeks=1)
     weeks = pd.date_range(first, start - pd.Timedelta(weeks=1), freq="7D")
+    store = stores.get_indexer(rows["store"]).astype(np.int64)
+    sku = skus.get_indexer(rows["sku"]).astype(np.int64)
+    pair, pair_keys = pd.factorize(store * len(skus) + sku)
     return Panel(
         stores=stores,
         skus=skus,
         weeks=weeks,
-        store=stores.get_indexer(rows["store"]),
-        sku=skus.get_indexer(rows["sku"]),
+        store=store,
+        sku=sku,
         week=((rows["week"] - first) // pd.Timedelta(weeks=1)).to_numpy(dtype=np.int64),
         units=rows["units"].to_numpy(dtype=float),
         in_stock=rows["in_stock"].to_numpy(dtype=float),
+        pair=pair.astype(np.int64),
+        pair_keys=pd.Index(pair_keys),
     )

@@ -77,14 +77,10 @@ def affinities(
     rate = units / np.maximum(exposure, 1e-12)
     weight = 0.5 ** ((panel.n_weeks - 1 - panel.week) / half_life)
     expected = rate[panel.sku, panel.week] * size[panel.store] * panel.in_stock * weight
-    n_sku = len(panel.skus)
-    key_rows = panel.store.astype(np.int64) * n_sku + panel.sku
-    key_pairs = pairs_store.astype(np.int64) * n_sku + pairs_sku
-    order = np.argsort(key_pairs)
-    where = np.searchsorted(key_pairs[order], key_rows)
-    where = np.clip(where, 0, len(key_pairs) - 1)
-    found = key_pairs[order][where] == key_rows
-    slot = order[where[found]]
-    sold = np.bincount(slot, panel.units[found] * weight[found], len(key_pairs))
-    exp = np.bincount(slot, expected[found], len(key_pairs))
-    return (sold + prior_units) / (exp + prior_units)
+    n_pairs = len(panel.pair_keys)
+    sold = np.bincount(panel.pair, panel.units * weight, n_pairs)
+    exp = np.bincount(panel.pair, expected, n_pairs)
+    ratio = (sold + prior_units) / (exp + prior_units)
+    # Pairs never sold or ranged before (a new launch, a new store) keep affinity 1.
+    slot = panel.pair_keys.get_indexer(pairs_store.astype(np.int64) * len(panel.skus) + pairs_sku)
+    return np.where(slot >= 0, ratio[np.clip(slot, 0, None)], 1.0)

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +52,10 @@ SHELF_WEEKS = 13  # presence rule and rebalancing: weeks in which a unit on the 
 EVERY = 6  # weeks between two forecasts
 # hold_per_kcny sweep (chance to sell within the shelf horizon per 1,000 CNY of unit cost):
 # on the demo world it spans unit fill rates from about 0.94 to 0.99.
-DEFAULT_HOLD = (0.0025, 0.0035, 0.0045, 0.006, 0.0075, 0.009, 0.0105, 0.012)
+DEFAULT_HOLD = (0.003, 0.0045, 0.006, 0.0075, 0.009, 0.0105, 0.012)
 # Min/max settings (min weeks, max weeks, (min floor, max floor)) in weeks of trailing sales and units:
 # floors (0, 1) is "reorder the unit when the shelf is empty", (1, 2) keeps a spare.
-MINMAX_GRID = ([(mn, mx, (0, 1)) for mn in (0.0, 1.0) for mx in (4.0, 8.0, 13.0, 16.0, 26.0, 39.0, 52.0)]
+MINMAX_GRID = ([(mn, mx, (0, 1)) for mn in (0.0, 1.0) for mx in (4.0, 8.0, 13.0, 16.0, 20.0, 26.0, 32.0, 39.0, 52.0)]
                + [(0.0, mx, (1, 2)) for mx in (8.0, 26.0, 52.0)] + [(0.0, mx, (0, 2)) for mx in (8.0, 26.0)])
 TARGET_FILL = 0.95
 TARGET_RATIO = 1.25
@@ -149,27 +151,50 @@ class Covers:
     origins: int
 
 
-def rolling_covers(sales, world: World, *, every: int, progress: bool) -> Covers:
+_SHARED: dict = {}  # what forked forecast workers read (sales, world, horizon), set by rolling_covers
+
+
+def _forecast_origin(o: int):
+    """One forecast from the sales before week `o` of the replay: (o, weekly means per live cell, spread)."""
+    sales, world, horizon = _SHARED["sales"], _SHARED["world"], _SHARED["horizon"]
+    origin = world.weeks[o]
+    history = sales[(sales["week"] < origin) & (sales["week"] >= origin - pd.Timedelta(weeks=HISTORY_WEEKS))]
+    live = np.flatnonzero(world.active[:, o:o + horizon].any(1))
+    assortment = pd.DataFrame({"store": world.store[live], "sku": world.sku[live]})
+    fc = forecast(history, horizon=horizon, products=world.products.set_index("sku"),
+                  stores=world.stores.set_index("store"), assortment=assortment, start=origin,
+                  quantiles=(0.5,))  # the policy uses the mean and the spread
+    spread = fc.attrs.get("dispersion") or {"store": 0.3, "sku": [0.05]}
+    key = pd.MultiIndex.from_arrays([world.store, world.sku])
+    rows = key.get_indexer(pd.MultiIndex.from_frame(fc[["store", "sku"]].iloc[::horizon]))
+    if (rows < 0).any() or not (fc["week"].to_numpy()[:horizon] == fc["week"].to_numpy()[horizon:2 * horizon]).all():
+        raise RuntimeError("forecast rows are not one block of `horizon` weeks per store x SKU")
+    return o, rows, fc["mean"].to_numpy(dtype=float).reshape(-1, horizon), spread
+
+
+def rolling_covers(sales, world: World, *, every: int, progress: bool, workers: int = 1) -> Covers:
+    """Forecast every `every` weeks (in `workers` forked processes) and keep, for each cell and
+    week, the mean and phi of demand over lead + review and over the shelf horizon; the weeks
+    between two origins roll the last forecast forward. Computed once, reused by every policy run."""
     n, weeks = world.demand.shape
     out = [np.zeros((n, weeks)) for _ in range(4)]
     horizon = every - 1 + max(LEAD + REVIEW, SHELF_WEEKS)
-    products = world.products.set_index("sku")
-    stores = world.stores.set_index("store")
-    key = pd.MultiIndex.from_arrays([world.store, world.sku])
     began = time.perf_counter()
-    origins = range(0, weeks, every)
-    for o in tqdm(origins, desc="forecasts", disable=not progress, file=sys.stderr):
-        origin = world.weeks[o]
-        history = sales[(sales["week"] < origin) & (sales["week"] >= origin - pd.Timedelta(weeks=HISTORY_WEEKS))]
-        live = world.active[:, o:o + horizon].any(1)
-        assortment = pd.DataFrame({"store": world.store[live], "sku": world.sku[live]})
-        fc = forecast(history, horizon=horizon, products=products, stores=stores, assortment=assortment,
-                      start=origin, quantiles=(0.5,))  # the policy uses the mean and the spread
-        spread = fc.attrs.get("dispersion") or {"store": 0.3, "sku": [0.05]}
-        fc = fc.sort_values(["store", "sku", "week"], kind="stable")
-        pairs = fc[["store", "sku"]].iloc[::horizon]
-        mu = fc["mean"].to_numpy(dtype=float).reshape(-1, horizon)
-        rows = key.get_indexer(pd.MultiIndex.from_frame(pairs))
+    origins = list(range(0, weeks, every))
+    _SHARED.update(sales=sales, world=world, horizon=horizon)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            with pool:
+                results = pool.map(_forecast_origin, origins)
+                results = list(tqdm(results, total=len(origins), desc="forecasts", disable=not progress,
+                                    file=sys.stderr))
+        else:
+            results = [_forecast_origin(o) for o in tqdm(origins, desc="forecasts", disable=not progress,
+                                                         file=sys.stderr)]
+    finally:
+        _SHARED.clear()
+    for o, rows, mu, spread in results:
         for off in range(min(every, weeks - o)):
             for (mean, phi), cover in (((out[0], out[1]), LEAD + REVIEW), ((out[2], out[3]), SHELF_WEEKS)):
                 a, p = matrix_cover(mu, store_phi=spread["store"], sku_phi=np.asarray(spread["sku"]),
@@ -404,41 +429,40 @@ def plot(ours: list[dict], minmax: list[dict], path: Path, chosen: dict | None =
 
 
 def simulate(data: Path, *, holds=DEFAULT_HOLD, every: int = EVERY, transfer_cost: float | None = 40.0,
-             fill: float = TARGET_FILL, out: Path | None = None, progress: bool = True) -> dict:
+             fill: float = TARGET_FILL, out: Path | None = None, progress: bool = True, workers: int = 2) -> dict:
     began = time.perf_counter()
     sales, products, stores = load(data)
     world = build_world(sales, products, stores)
-    covers = rolling_covers(sales, world, every=every, progress=progress)
+    covers = rolling_covers(sales, world, every=every, progress=progress, workers=workers)
     del sales
     sweep = []
     for hold in tqdm(sorted(holds, reverse=True), desc="our sweep", disable=not progress, file=sys.stderr):
-        sweep.append({**measure(world, run_ours(world, covers, hold)), "hold_per_kcny": hold, "transfers": False})
+        run = run_ours(world, covers, hold, transfer_cost=transfer_cost)
+        sweep.append({**measure(world, run), "hold_per_kcny": hold, "transfers": transfer_cost is not None})
     grid = minmax_grid(world, progress=progress)
     reaching = [r for r in sweep if r["fill_rate"] >= fill]
     ours = min(reaching, key=lambda r: r["fill_rate"]) if reaching else max(sweep, key=lambda r: r["fill_rate"])
-    if transfer_cost is not None:  # the reported point with same-city transfers on top
-        moved = {**measure(world, run_ours(world, covers, ours["hold_per_kcny"], transfer_cost=transfer_cost)),
-                 "hold_per_kcny": ours["hold_per_kcny"], "transfers": True}
-        if moved["fill_rate"] >= fill and moved["turnover"] > ours["turnover"]:
-            ours = moved
-        sweep.append(moved)
+    alone = None
+    if transfer_cost is not None:  # the reported point without transfers, to show what they add
+        alone = {**measure(world, run_ours(world, covers, ours["hold_per_kcny"])),
+                 "hold_per_kcny": ours["hold_per_kcny"], "transfers": False}
     minmax = tune_minmax(grid, ours["fill_rate"]) or max(grid, key=lambda r: r["fill_rate"])
     front = frontier_turnover(grid, ours["fill_rate"])
-    result = {"ours": ours, "minmax": minmax}
+    result = {"ours": ours, "minmax": minmax, "ours_no_transfers": alone}
     meta = {"cells": int(len(world.store)), "weeks": WEEKS, "recorded_units": world.recorded_units,
             "uncensored_demand": int(world.demand.sum()), "forecast_origins": covers.origins, "every": every,
             "forecast_seconds": round(covers.seconds, 1), "target_fill": fill,
             "turnover_ratio": round(ours["turnover"] / minmax["turnover"], 3) if minmax["turnover"] else None,
             "minmax_frontier_turnover": round(front, 4) if front else None,
             "turnover_ratio_frontier": round(ours["turnover"] / front, 3) if front else None}
-    comparison = compare([r for r in sweep if not r["transfers"]], grid)
+    comparison = compare(sweep, grid)
     meta["seconds"] = round(time.perf_counter() - began, 1)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(sweep).to_csv(out / "simulation_ours.csv", index=False)
         pd.DataFrame(grid).to_csv(out / "simulation_minmax.csv", index=False)
         pd.DataFrame(comparison).to_csv(out / "simulation_compare.csv", index=False)
-        plot([r for r in sweep if not r["transfers"]], grid, out / "simulation_tradeoff.png", chosen=ours)
+        plot(sweep, grid, out / "simulation_tradeoff.png", chosen=ours)
         meta["seconds"] = round(time.perf_counter() - began, 1)
         (out / "simulation.json").write_text(json.dumps({**result, "meta": meta, "compare": comparison}, indent=2))
     return {**result, "sweep": sweep, "grid": grid, "compare": comparison, "meta": meta}
@@ -449,8 +473,11 @@ def table(result: dict) -> str:
             "units_transferred", "units_sold", "sell_through"]
     ours, mm = result["ours"], result["minmax"]
     lines = [f"| policy | {' | '.join(keys)} |", "|" + " --- |" * (len(keys) + 1)]
-    label = f"ours (hold {ours['hold_per_kcny']:g} per 1,000 CNY{', transfers' if ours['transfers'] else ''})"
-    lines.append(f"| {label} | " + " | ".join(str(ours[k]) for k in keys) + " |")
+    for row in (ours, result.get("ours_no_transfers")):
+        if row is not None:
+            label = (f"ours (hold {row['hold_per_kcny']:g} per 1,000 CNY, "
+                     f"{'same-city transfers' if row['transfers'] else 'no transfers'})")
+            lines.append(f"| {label} | " + " | ".join(str(row[k]) for k in keys) + " |")
     lines.append(f"| min/max (min {mm['min_weeks']:g} w, max {mm['max_weeks']:g} w, floors {mm['floor']}) | "
                  + " | ".join(str(mm[k]) for k in keys) + " |")
     lines += ["", "| hold per 1,000 CNY | fill rate | turnover | min/max tuned: fill | turnover | ratio "
@@ -480,6 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=EVERY, help="weeks between two forecasts (rolled in between)")
     parser.add_argument("--transfer-cost", type=float, default=40.0, help="cost of moving a unit within a city")
     parser.add_argument("--no-transfers", action="store_true", help="no same-city transfers at the reported point")
+    parser.add_argument("--workers", type=int, default=2, help="processes that make the forecasts (1: no fork)")
     args = parser.parse_args(argv)
     if any(not h > 0 for h in args.hold):
         parser.error("hold values are > 0")
@@ -490,7 +518,7 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     result = simulate(args.data, holds=args.hold, every=args.every,
                       transfer_cost=None if args.no_transfers else args.transfer_cost, fill=args.fill,
-                      out=args.out, progress=not args.json)
+                      out=args.out, progress=not args.json, workers=args.workers)
     if args.json:
         print(json.dumps({"ours": result["ours"], "minmax": result["minmax"]}))
     else:
