@@ -63,7 +63,11 @@ def forecast(
 
     panel = build_panel(sales, start, assortment, products)
     if assortment is None:
-        pairs = sales[["store", "sku"]].drop_duplicates()
+        # Every pair in sales, in order of first appearance (decoded from the panel's keys).
+        keys = panel.pair_keys.to_numpy()
+        pairs = pd.DataFrame(
+            {"store": panel.stores[keys // len(panel.skus)], "sku": panel.skus[keys % len(panel.skus)]}
+        )
     else:
         pairs = assortment
     pair_store = panel.stores.get_indexer(pairs["store"])

@@ -68,8 +68,8 @@ def build_panel(
     skus = pd.Index(pd.unique(pd.concat(sku_values, ignore_index=True)))
     first = sales["week"].min() if len(sales) else start - pd.Timedelta(weeks=1)
     weeks = pd.date_range(first, start - pd.Timedelta(weeks=1), freq="7D")
-    store = stores.get_indexer(rows["store"]).astype(np.int64)
-    sku = skus.get_indexer(rows["sku"]).astype(np.int64)
+    store = _codes(rows["store"], stores)
+    sku = _codes(rows["sku"], skus)
     pair, pair_keys = pd.factorize(store * len(skus) + sku)
     return Panel(
         stores=stores,
@@ -83,3 +83,9 @@ def build_panel(
         pair=pair.astype(np.int64),
         pair_keys=pd.Index(pair_keys),
     )
+
+
+def _codes(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each value in `index`: factorize first, look up only the distinct values."""
+    codes, uniques = pd.factorize(values)
+    return index.get_indexer(uniques).astype(np.int64)[codes]
