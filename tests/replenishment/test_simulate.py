@@ -1,0 +1,88 @@
+"""The simulation's comparison arithmetic and its two policies on a tiny hand-made world."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting import simulate as sim
+
+GRID = [  # min/max settings as the grid reports them
+    {"fill_rate": 0.95, "turnover": 0.24},
+    {"fill_rate": 0.96, "turnover": 0.22},
+    {"fill_rate": 0.955, "turnover": 0.20},  # dominated by the 0.96 point
+    {"fill_rate": 0.98, "turnover": 0.12},
+]
+
+
+def test_min_max_is_tuned_to_the_best_turnover_reaching_the_fill_rate():
+    assert sim.tune_minmax(GRID, 0.955)["turnover"] == 0.22
+    assert sim.tune_minmax(GRID, 0.95)["turnover"] == 0.24
+    assert sim.tune_minmax(GRID, 0.99) is None
+
+
+def test_frontier_is_interpolated_between_the_points_around_the_fill_rate():
+    # Frontier: (0.95, 0.24), (0.955, 0.22: the best at 0.955 or more), (0.96, 0.22), (0.98, 0.12).
+    assert sim.frontier_turnover(GRID, 0.96) == pytest.approx(0.22)
+    assert sim.frontier_turnover(GRID, 0.97) == pytest.approx(0.17)  # halfway from 0.22 to 0.12
+    assert sim.frontier_turnover(GRID, 0.9525) == pytest.approx(0.23)  # halfway from 0.24 to 0.22
+    assert sim.frontier_turnover(GRID, 0.94) == pytest.approx(0.24)  # below the grid: its best point
+    assert sim.frontier_turnover(GRID, 0.99) is None
+
+
+def test_compare_reports_both_ratios():
+    row = sim.compare([{"hold_per_kcny": 0.01, "fill_rate": 0.97, "turnover": 0.255}], GRID)[0]
+    assert row["minmax_turnover"] == 0.12  # the only setting reaching 0.97
+    assert row["ratio_tuned"] == pytest.approx(2.125)
+    assert row["ratio_frontier"] == pytest.approx(1.5)  # 0.255 / 0.17
+
+
+def tiny_world(demand, *, cost=1000.0, pack=1):
+    demand = np.asarray(demand, dtype=np.int64)
+    n, weeks = demand.shape
+    products = pd.DataFrame({"sku": ["A"], "unit_cost": [cost], "list_price": [2 * cost], "pack_size": [pack],
+                             "eol_date": [pd.NaT]})
+    stores = pd.DataFrame({"store": [f"S{i}" for i in range(n)], "city": ["X"] * n})
+    return sim.World(
+        weeks=pd.date_range("2026-01-05", periods=weeks, freq="7D"), store=stores["store"].to_numpy(),
+        sku=np.array(["A"] * n, dtype=object), demand=demand, active=np.ones((n, weeks), bool),
+        orderable=np.ones((n, weeks), bool), history=np.zeros((n, sim.TRAILING), np.int64), products=products,
+        stores=stores, pack=np.full(n, pack), cost=np.full(n, cost), recorded_units=int(demand.sum()))
+
+
+def flat_covers(world, shelf_mean):
+    n, weeks = world.demand.shape
+    zeros = np.zeros((n, weeks))
+    return sim.Covers(zeros, zeros, np.broadcast_to(np.asarray(shelf_mean, float)[:, None], (n, weeks)).copy(),
+                      zeros.copy(), seconds=0.0, origins=1)
+
+
+def test_ours_holds_what_the_rule_says_and_reorders_after_a_sale():
+    # Shelf demand Poisson(1) at 1,000 CNY and 0.05 per 1,000 CNY: hold 3 units (see test_cost_aware).
+    world = tiny_world([[0, 2, 0, 0]])
+    ledger = sim.run_ours(world, flat_covers(world, [1.0]), 0.05)
+    # Week 0 starts at 3; week 1 sells 2 (1 left); week 2 reviews before selling and orders 2, which
+    # arrive in week 3 (lead time one week).
+    assert list(ledger.cols["closing"][0]) == [3, 1, 1, 3]
+    assert list(ledger.cols["received"][0]) == [0, 0, 0, 2]
+    k = sim.measure(world, ledger)
+    assert k["fill_rate"] == 1.0
+    assert k["avg_inventory_units"] == pytest.approx(2.0)
+    assert k["turnover"] == pytest.approx(2 * 1000 / 2000 * 52 / 4, abs=1e-3)  # annualised from 4 weeks
+
+
+def test_ours_leaves_a_cell_empty_when_its_unit_would_not_clear_the_bar():
+    world = tiny_world([[1, 0, 0, 0], [0, 1, 0, 0]])
+    # S0's unit sells within the shelf horizon with 0.18 (mean 0.2), S1's with 0.01 (mean 0.01):
+    # at a bar of 0.05 only S0 is stocked, so S1's sale is lost.
+    ledger = sim.run_ours(world, flat_covers(world, [0.2, 0.01]), 0.05)
+    assert list(ledger.cols["sold"].sum(1)) == [1, 0]
+    assert sim.measure(world, ledger)["fill_rate"] == 0.5
+
+
+def test_min_max_reorders_the_empty_shelf_up_to_its_floor():
+    world = tiny_world([[1, 0, 1, 0]])
+    ledger = sim.run_minmax(world, min_weeks=0, max_weeks=4, floor=(0, 1))
+    # One unit from the start; sold in week 0, reordered in week 1 (arrives week 2), sold again in week 2.
+    assert list(ledger.cols["closing"][0]) == [0, 0, 0, 0]
+    assert list(ledger.cols["received"][0]) == [0, 0, 1, 0]
+    assert list(ledger.cols["sold"][0]) == [1, 0, 1, 0]
