@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from forecasting.aggregate import aggregate
 from forecasting import baselines, metrics
+from forecasting.aggregate import aggregate
 from forecasting.core import forecast
 from forecasting.distribution import count_quantiles, excess_dispersion
 from forecasting.validation import check_products, check_sales, check_stores, quantile_columns
@@ -147,8 +147,8 @@ def plot(examples, path: Path, n: int = 4) -> None:
         ax.plot(past, hist[i, -len(past) :], color="0.4", label="history")
         ax.plot(future, act[i], color="black", marker=".", label="actual")
         ax.plot(future, mean[i], color="tab:blue", label="forecast mean")
-        ax.fill_between(future, 0, qs[i, :, -1], color="tab:blue", alpha=0.15, label=f"<= top quantile")
-        ax.fill_between(future, 0, qs[i, :, min(1, qs.shape[2] - 1)], color="tab:blue", alpha=0.2)
+        ax.fill_between(future, qs[i, :, 0], qs[i, :, -1], color="tab:blue", alpha=0.15,
+                        label="lowest to highest quantile")
         ax.set_title(f"SKU {labels[i][0] if isinstance(labels[i], tuple) else labels[i]} x network", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()

@@ -139,7 +139,7 @@ class _Model:
     def dispersion(self, horizon: int) -> Dispersion:
         """Spread measured on the last origins: how wrong were we, beyond Poisson noise?"""
         panel = self.panel
-        store_rows, store_fit, sku_act, sku_fit, steps_s, steps_g = [], [], [], [], [], []
+        store_rows, store_fit, sku_act, sku_fit = [], [], [], []
         for k in range(1, CHECK_ORIGINS + 1):
             end = panel.n_weeks - k * horizon
             if end < 26:
@@ -155,7 +155,6 @@ class _Model:
             mu = rate[pair_sku, step] * size[pair_store] * affinity * panel.in_stock[rows]
             store_rows.append(panel.units[rows])
             store_fit.append(mu)
-            steps_s.append(step)
             cell = pair_sku * horizon + step
             n_cells = len(panel.skus) * horizon
             sku_act.append(np.bincount(cell, panel.units[rows], n_cells).reshape(-1, horizon))
@@ -171,7 +170,6 @@ class _Model:
         total = excess_dispersion(np.concatenate(store_rows), np.concatenate(store_fit))
         mean_g = float(sku_phi.mean())
         store_phi = max(0.0, (total - mean_g) / (1.0 + mean_g))
-        del steps_s, steps_g
         return Dispersion(store=store_phi, sku=tuple(float(x) for x in sku_phi))
 
 

@@ -147,7 +147,7 @@ def _curve_lookup(history: SkuHistory, curves, past_age, future_age, min_support
     n_sku = len(past_age)
     chosen = np.full(n_sku, -1)
     last_future = np.clip(future_age[:, -1], 0, None)
-    for level, (codes, (rate, support, num, den)) in enumerate(zip(history.groups, curves, strict=True)):
+    for level, (codes, (rate, support, _num, _den)) in enumerate(zip(history.groups, curves, strict=True)):
         if rate.shape[0] == 0:
             continue
         a = np.clip(last_future, 0, rate.shape[1] - 1)
