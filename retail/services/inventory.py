@@ -29,16 +29,22 @@ def _price(value) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _prepare(session: Session, location_id: int, sku: str, quantity, serials: Sequence[str]):
+    """What every verb checks first: a positive quantity, an active location, a known product, and
+    one serial per unit for serialised products."""
+    quantity = check_quantity(quantity)
+    location = location_by_id(session, location_id)
+    product = product_by_sku(session, sku)
+    return location, product, quantity, normalise_serials(product, quantity, serials)
+
+
 def record_sale(
     session: Session, *, store_id: int, sku: str, quantity: int = 1, serials: Sequence[str] = (),
     unit_price=None, reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
     commit: bool = True,
 ) -> Movement:
     """Sell `quantity` units at a store; serialised SKUs need one in-stock serial per unit."""
-    quantity = check_quantity(quantity)
-    store = location_by_id(session, store_id)
-    product = product_by_sku(session, sku)
-    serials = normalise_serials(product, quantity, serials)
+    store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
     move_serials(session, product=product, serials=serials, from_location=store,
                  from_states=[SerialState.in_stock], to_location=None, to_state=SerialState.sold)
     price = _price(unit_price if unit_price is not None else (
@@ -57,10 +63,7 @@ def record_return(
     commit: bool = True,
 ) -> Movement:
     """A customer brings units back into the store's sellable stock; serials must have been sold."""
-    quantity = check_quantity(quantity)
-    store = location_by_id(session, store_id)
-    product = product_by_sku(session, sku)
-    serials = normalise_serials(product, quantity, serials)
+    store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
     move_serials(session, product=product, serials=serials, from_location=None,
                  from_states=[SerialState.sold], to_location=store, to_state=SerialState.in_stock)
     movement = post_movement(session, location=store, product=product, kind=MovementKind.return_,
@@ -76,10 +79,7 @@ def receive_purchase(
     reference: str | None = None, actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
 ) -> Movement:
     """Goods from a brand arrive at a warehouse or store; serialised units are registered here."""
-    quantity = check_quantity(quantity)
-    location = location_by_id(session, location_id)
-    product = product_by_sku(session, sku)
-    serials = normalise_serials(product, quantity, serials)
+    location, product, quantity, serials = _prepare(session, location_id, sku, quantity, serials)
     create_serials(session, product=product, serials=serials, location=location, state=SerialState.in_stock)
     movement = post_movement(session, location=location, product=product, kind=MovementKind.receipt,
                              quantity=quantity, serials=serials, reference=reference, actor_id=actor_id, at=at)
@@ -117,10 +117,7 @@ def write_off(
     actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
 ) -> Movement:
     """Remove damaged or lost units from sellable stock."""
-    quantity = check_quantity(quantity)
-    location = location_by_id(session, location_id)
-    product = product_by_sku(session, sku)
-    serials = normalise_serials(product, quantity, serials)
+    location, product, quantity, serials = _prepare(session, location_id, sku, quantity, serials)
     move_serials(session, product=product, serials=serials, from_location=location,
                  from_states=[SerialState.in_stock], to_location=location, to_state=SerialState.written_off)
     movement = post_movement(session, location=location, product=product, kind=MovementKind.write_off,
@@ -135,10 +132,7 @@ def move_demo(
     actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
 ) -> Movement:
     """Put units on display as demo units (not sellable) or take them back into sellable stock."""
-    quantity = check_quantity(quantity)
-    store = location_by_id(session, store_id)
-    product = product_by_sku(session, sku)
-    serials = normalise_serials(product, quantity, serials)
+    store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
     if to_display:
         move_serials(session, product=product, serials=serials, from_location=store,
                      from_states=[SerialState.in_stock], to_location=store, to_state=SerialState.demo)
