@@ -4,7 +4,9 @@
 
 DIR from `flask --app wsgi demo export DIR`. The forecast is made first and timed apart; the
 plan is order lines (policy), same-city transfers and purchase proposals, on a start
-position of one unit per stocked store x SKU (balances are not in the export).
+position of one unit per stocked store x SKU (balances are not in the export). The plan is
+timed in the service-level mode (PolicyConfig()) and in the cost-aware mode the simulation
+runs (PolicyConfig(hold_per_kcny=--hold)).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import forecasting  # noqa: E402
 from forecasting.replenishment import (  # noqa: E402
+    PolicyConfig,
     apply_transfers,
     plan_orders,
     propose_transfers,
@@ -30,6 +33,7 @@ TARGET = 60.0
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data", type=Path, required=True)
+parser.add_argument("--hold", type=float, default=0.009, help="hold_per_kcny of the cost-aware mode")
 args = parser.parse_args()
 sales = pd.read_parquet(args.data / "sales.parquet")
 products = pd.read_parquet(args.data / "products.parquet")
@@ -40,16 +44,19 @@ forecast_s = time.perf_counter() - began
 as_of = fc["week"].min()
 recent = sales[sales["week"] >= as_of - pd.Timedelta(weeks=4)]
 position = recent[["store", "sku"]].drop_duplicates().assign(on_hand=1)
-began = time.perf_counter()
-lines = plan_orders(fc, position, as_of=as_of, products=products, stores=stores)
-horizon = cover_demand(fc, as_of=as_of, cover_weeks=13)
-transfers = propose_transfers(lines, horizon, stores=stores, products=products)
-lines = apply_transfers(lines, transfers)
-dc_position = pd.DataFrame({"dc": [], "sku": [], "on_hand": []})
-buys = purchase_proposals(fc, dc_position, as_of=as_of, products=products, store_dc=stores.set_index("store")["dc"])
-plan_s = time.perf_counter() - began
 print(f"forecast {forecast_s:.1f} s ({fc[['store', 'sku']].drop_duplicates().shape[0]} series)")
-print(f"plan {plan_s:.1f} s (target < {TARGET:.0f} s): {len(lines)} store x SKU lines, "
-      f"{int((lines['order_units'] > 0).sum())} ordered, {int(lines['order_units'].sum())} units, "
-      f"{int(transfers['units'].sum()) if len(transfers) else 0} units in transfers, "
-      f"{int((buys['units'] > 0).sum())} purchase lines")
+for name, config in (("service level 0.95", PolicyConfig()), (f"cost-aware hold {args.hold:g}",
+                                                               PolicyConfig(hold_per_kcny=args.hold))):
+    began = time.perf_counter()
+    lines = plan_orders(fc, position, as_of=as_of, products=products, stores=stores, config=config)
+    horizon = cover_demand(fc, as_of=as_of, cover_weeks=13)
+    transfers = propose_transfers(lines, horizon, stores=stores, products=products)
+    lines = apply_transfers(lines, transfers)
+    dc_position = pd.DataFrame({"dc": [], "sku": [], "on_hand": []})
+    buys = purchase_proposals(fc, dc_position, as_of=as_of, products=products,
+                              store_dc=stores.set_index("store")["dc"])
+    plan_s = time.perf_counter() - began
+    print(f"plan ({name}) {plan_s:.1f} s (target < {TARGET:.0f} s): {len(lines)} store x SKU lines, "
+          f"{int((lines['order_units'] > 0).sum())} ordered, {int(lines['order_units'].sum())} units, "
+          f"{int(transfers['units'].sum()) if len(transfers) else 0} units in transfers, "
+          f"{int((buys['units'] > 0).sum())} purchase lines")

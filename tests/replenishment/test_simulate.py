@@ -86,3 +86,21 @@ def test_min_max_reorders_the_empty_shelf_up_to_its_floor():
     assert list(ledger.cols["closing"][0]) == [0, 0, 0, 0]
     assert list(ledger.cols["received"][0]) == [0, 0, 1, 0]
     assert list(ledger.cols["sold"][0]) == [1, 0, 1, 0]
+
+
+def test_a_delisted_store_sends_its_unit_to_a_same_city_store_instead_of_a_dc_order():
+    world = tiny_world([[0, 0, 0, 0], [0, 0, 0, 0]])
+    world.orderable[:] = [[True, False, False, False], [False, True, True, True]]  # S0 delisted, S1 listed, week 1
+    covers = flat_covers(world, [0.0, 0.0])
+    covers.sell_mean[0, 0] = 1.0  # S0 holds one unit at the start (P(D>=1) = 0.63 >= 0.5 > P(D>=2) = 0.26)
+    covers.sell_mean[1, 1:] = 1.0  # S1 wants one unit from week 1
+    ledger = sim.run_ours(world, covers, 0.5, transfer_cost=40.0)
+    # Week 1: S0's unit (chance 0 to sell there) goes to S1 (chance 0.63, margin 1,000 CNY > 40 CNY cost);
+    # S1 orders nothing from the DC and receives the unit in week 2.
+    assert ledger.transferred == 1
+    assert list(ledger.cols["closing"][0]) == [1, 0, 0, 0]
+    assert list(ledger.cols["received"][1]) == [0, 0, 1, 0]
+    assert ledger.cols["closing"][1, 3] == 1
+    without = sim.run_ours(world, covers, 0.5)
+    assert without.transferred == 0
+    assert list(without.cols["closing"][0]) == [1, 1, 1, 1]  # without transfers the unit stays where it cannot sell
