@@ -47,6 +47,10 @@ NEXT = {
     "cancel": ({OrderStatus.submitted, OrderStatus.approved}, OrderStatus.cancelled),
 }
 
+# The cost-aware rule the simulation measured (docs/replenishment.md): hold a unit where its chance to
+# sell within 13 weeks is at least 0.009 per 1,000 CNY of its cost. A planner may pass another config.
+HOLD_PER_KCNY = 0.009
+
 
 class OrderStateConflict(errors.DomainError):
     code = "order_state_conflict"
@@ -84,7 +88,7 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
     if existing is not None:
         return existing
     began = time.perf_counter()
-    config = config or policy.PolicyConfig()
+    config = config or policy.PolicyConfig(hold_per_kcny=HOLD_PER_KCNY)
     products, stores = forecasts.master_frames(session)
     step("read forecast")
     frame = forecasts.forecast_frame(session, run_id=run_fc.id)
