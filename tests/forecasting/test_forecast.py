@@ -126,3 +126,27 @@ def test_stockout_weeks_are_read_as_censored_demand():
     a = forecasting.forecast(full, horizon=2, holidays=NO_HOLIDAYS)
     b = forecasting.forecast(half, horizon=2, holidays=NO_HOLIDAYS)
     np.testing.assert_allclose(a["mean"], b["mean"], rtol=0.02)
+
+
+def test_typical_scale_is_the_mean_scale_of_skus_with_evidence():
+    from forecasting.lifecycle import typical_scale
+
+    observed = np.array([2.0, 6.0, 0.5, 0.0])
+    expected = np.array([4.0, 6.0, 1.0, 0.0])
+    # Only the first two have 4 expected units or more: scales 0.5 and 1.0.
+    assert typical_scale(observed, expected, 4.0) == pytest.approx(0.75)
+    assert typical_scale(observed[2:], expected[2:], 4.0) == 1.0
+
+
+def test_noisy_holiday_effect_on_two_occurrences_is_shrunk_toward_one():
+    from forecasting.calendar import holiday_effects
+
+    days = [pd.date_range(monday, periods=7) for monday in ("2024-06-17", "2025-06-16", "2026-06-15")]
+    holidays = pd.DataFrame({"date": days[0].append(days[1:]), "kind": "618"})
+    w = weeks(120)
+    peak = np.isin(w, pd.to_datetime(["2024-06-17", "2025-06-16"]))
+    noise = np.random.default_rng(0).normal(0.0, 0.1, len(w))
+    rate = pd.Series(np.where(peak, 4.0, 1.0) * np.exp(noise), index=w)
+    factor = holiday_effects(rate, holidays, weeks(13, w[-1] + pd.Timedelta(weeks=1))).loc[pd.Timestamp("2026-06-15")]
+    # Two noisy occurrences of x4: kept well above 1, pulled below the raw x4.
+    assert 1.5 < factor < 3.6
