@@ -47,9 +47,10 @@ NEXT = {
     "cancel": ({OrderStatus.submitted, OrderStatus.approved}, OrderStatus.cancelled),
 }
 
-# The cost-aware rule the simulation measured (docs/replenishment.md): hold a unit where its chance to
-# sell within 13 weeks is at least 0.009 per 1,000 CNY of its cost. A planner may pass another config.
-HOLD_PER_KCNY = 0.009
+# The cost-aware rule at the simulation's reported point (docs/replenishment.md: about 98 % unit fill
+# rate): hold a unit where its chance to sell within 13 weeks is at least 0.0045 per 1,000 CNY of its
+# cost. A planner may pass another config.
+HOLD_PER_KCNY = 0.0045
 
 
 class OrderStateConflict(errors.DomainError):
