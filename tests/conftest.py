@@ -99,12 +99,20 @@ def postgres_url(request, postgres_template):
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, sqlite_template, tmp_path) -> str:
-    """A clean, migrated database on each backend."""
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def backend_url(request, sqlite_template, tmp_path) -> str:
+    """A clean, migrated database on the backend the fixture was parametrised with."""
     if request.param == "postgres":
         return request.getfixturevalue("postgres_url")
     return _fresh_sqlite_url(sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, sqlite_template, tmp_path) -> str:
+    """A clean, migrated database on each backend."""
+    return backend_url(request, sqlite_template, tmp_path)
 
 
 @pytest.fixture

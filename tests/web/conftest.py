@@ -7,7 +7,7 @@ from sqlalchemy import create_engine
 from retail import create_app
 from retail.config import Settings
 from retail.db import make_engine
-from tests.conftest import _fresh_sqlite_url
+from tests.conftest import BACKENDS, _fresh_sqlite_url, backend_url
 from tests.web.factories import shop_world
 
 
@@ -18,11 +18,9 @@ def database_url(sqlite_template, tmp_path) -> str:
     return _fresh_sqlite_url(sqlite_template, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def both_backends(request, sqlite_template, tmp_path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return _fresh_sqlite_url(sqlite_template, tmp_path)
+    return backend_url(request, sqlite_template, tmp_path)
 
 
 @pytest.fixture
