@@ -31,7 +31,7 @@ MAX_ROWS = 5000
 # Column -> the header spellings found in real till exports (compared after NFKC, lower case, no spaces).
 HEADERS = {
     "date": ["date", "sold_at", "saledate", "销售日期", "日期", "销售时间", "交易日期", "交易时间", "銷售日期",
-             "交易日期", "時間"],
+             "時間"],
     "time": ["time", "时间", "销售时刻"],
     "sku": ["sku", "barcode", "ean", "商品编码", "商品编号", "条码", "条形码", "货号", "商品條碼", "條碼", "貨號"],
     "quantity": ["quantity", "qty", "数量", "數量", "销售数量", "銷售數量"],
