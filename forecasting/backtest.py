@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,29 +51,13 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
 
     `baseline_names` limits the baselines (default: all); `options` go to `forecast`.
     """
-    weeks = pd.date_range(sales["week"].min(), sales["week"].max(), freq="7D")
-    pairs = sales[["store", "sku"]].drop_duplicates().reset_index(drop=True)
-    pair_index = pd.MultiIndex.from_frame(pairs)
-    row_pair = pair_index.get_indexer(pd.MultiIndex.from_frame(sales[["store", "sku"]]))
-    row_week = ((sales["week"] - weeks[0]) // pd.Timedelta(weeks=1)).to_numpy()
-    dense = np.zeros((len(pairs), len(weeks)), dtype=np.float32)
-    dense[row_pair, row_week] = sales["units"].to_numpy()
-    present = sparse.csr_matrix((np.ones(len(row_pair)), (row_pair, row_week)), shape=dense.shape)
-    attrs = pairs.join(products[["brand", "list_price"]], on="sku").join(stores[["province"]], on="store")
-    price = attrs["list_price"].fillna(attrs["list_price"].median()).to_numpy()
     methods = {**baselines.BASELINES, **baselines.statsforecast_baselines()}
     if baseline_names is not None:
         methods = {k: v for k, v in methods.items() if k in baseline_names}
     rows, examples = [], None
-    for fold in range(folds, 0, -1):
-        origin = len(weeks) - fold * horizon
-        if origin < 52:
-            continue
-        ranged = np.asarray(present[:, origin : origin + horizon].sum(axis=1)).ravel() > 0
-        sub = attrs[ranged].reset_index(drop=True)
-        hist = dense[ranged, :origin].astype(float)
-        act = dense[ranged, origin : origin + horizon].astype(float)
-        revenue = hist[:, -13:].sum(axis=1) * price[ranged]
+    for win in windows(sales, products, stores, folds=folds, horizon=horizon):
+        fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
+        hist, act, revenue = win.history, win.actual, win.revenue
         ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
                         progress=progress, start=weeks[origin], **(options or {}))
         for level, keys in LEVELS.items():
@@ -91,6 +76,44 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
                 examples = (labels, weeks, h, a, *scored[OURS], origin)
     table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
     return table.drop(columns="fold").reset_index(), examples
+
+
+@dataclass(frozen=True)
+class Window:
+    """One fold: the store x SKU pairs ranged in its test weeks, their history and actuals."""
+
+    fold: int
+    origin: int            # index of the first test week in `weeks`
+    weeks: pd.DatetimeIndex
+    pairs: pd.DataFrame    # store, sku, brand, list_price, province
+    history: np.ndarray    # pairs x weeks before the origin
+    actual: np.ndarray     # pairs x horizon
+    revenue: np.ndarray    # units x list price over the 13 weeks before the origin (the weights)
+
+
+def windows(sales, products, stores, *, folds=4, horizon=13):
+    """The rolling-origin folds, oldest first: fold k starts k horizons before the end."""
+    weeks = pd.date_range(sales["week"].min(), sales["week"].max(), freq="7D")
+    pairs = sales[["store", "sku"]].drop_duplicates().reset_index(drop=True)
+    pair_index = pd.MultiIndex.from_frame(pairs)
+    row_pair = pair_index.get_indexer(pd.MultiIndex.from_frame(sales[["store", "sku"]]))
+    row_week = ((sales["week"] - weeks[0]) // pd.Timedelta(weeks=1)).to_numpy()
+    dense = np.zeros((len(pairs), len(weeks)), dtype=np.float32)
+    dense[row_pair, row_week] = sales["units"].to_numpy()
+    present = sparse.csr_matrix((np.ones(len(row_pair)), (row_pair, row_week)), shape=dense.shape)
+    attrs = pairs.join(products[["brand", "list_price"]], on="sku").join(stores[["province"]], on="store")
+    price = attrs["list_price"].fillna(attrs["list_price"].median()).to_numpy()
+    for fold in range(folds, 0, -1):
+        origin = len(weeks) - fold * horizon
+        if origin < 52:
+            continue
+        ranged = np.asarray(present[:, origin : origin + horizon].sum(axis=1)).ravel() > 0
+        hist = dense[ranged, :origin].astype(float)
+        yield Window(
+            fold=fold, origin=origin, weeks=weeks, pairs=attrs[ranged].reset_index(drop=True),
+            history=hist, actual=dense[ranged, origin : origin + horizon].astype(float),
+            revenue=hist[:, -13:].sum(axis=1) * price[ranged],
+        )
 
 
 def _ours_at(frame, level, keys, labels, products, stores, quantiles, horizon):
@@ -123,6 +146,7 @@ def _score(level, method, fold, history, actual, weight, mean, qs, quantiles):
         "method": method,
         "fold": fold,
         "wrmsse": metrics.wrmsse(history, actual, mean, weight),
+        "wmsse": metrics.wmsse(history, actual, mean, weight),
         "wspl": metrics.wspl(history, actual, qs, quantiles, weight),
         "bias": metrics.bias(actual, mean),
     }
@@ -187,7 +211,7 @@ def main(argv=None) -> int:
 def _json_rows(table, quantiles):
     rows = []
     for rec in table.to_dict("records"):
-        row = {k: rec[k] for k in ("level", "method", "wrmsse", "wspl", "bias")}
+        row = {k: rec[k] for k in ("level", "method", "wrmsse", "wspl", "bias", "wmsse")}
         for col in quantile_columns(quantiles):
             row[col] = {"below": rec[f"{col}_below"], "at_or_below": rec[f"{col}_at_or_below"]}
         rows.append(row)

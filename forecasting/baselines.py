@@ -81,7 +81,15 @@ def tsb(history: pd.DataFrame, horizon: int, *, alpha: float = 0.1, beta: float 
     return _frame(history, np.repeat(mean[:, None], horizon, axis=1), horizon)
 
 
+def zero(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """No sales at all. Not a forecast anyone would stock by: it is here because at store x
+    SKU most future weeks sell nothing, and a score that this beats (per-series RMSSE does)
+    ranks forecasts by how low they are, not by how good (docs/forecasting.md)."""
+    return _frame(history, np.zeros((len(history), horizon)), horizon)
+
+
 BASELINES = {
+    "zero": zero,
     "naive": naive,
     "seasonal_naive": seasonal_naive,
     "moving_average": moving_average,

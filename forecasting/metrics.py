@@ -40,6 +40,18 @@ def wrmsse(history, actual, mean, weight) -> float:
     return float((w * rmsse).sum())
 
 
+def wmsse(history, actual, mean, weight) -> float:
+    """As `wrmsse` without the root per series: the weighted mean squared scaled error.
+
+    The expected squared error of a series is smallest at its mean; the root of it is not
+    (for a series that most likely sells nothing in the horizon it is smallest at zero),
+    so this is the form of the squared error that ranks forecasts of the mean.
+    """
+    sq, _ = scales(history)
+    w = _normalised(weight, sq)
+    return float((w * ((actual - mean) ** 2).mean(axis=1) / np.where(sq > 0, sq, 1.0)).sum())
+
+
 def pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> np.ndarray:
     diff = actual - quantile
     return np.maximum(level * diff, (level - 1) * diff)

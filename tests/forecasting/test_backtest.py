@@ -17,8 +17,10 @@ def test_backtest_writes_table_plot_and_json(tmp_path, capsys):
     assert backtest.main(["--data", str(tmp_path), "--folds", "1", "--horizon", "4", "--out", str(out), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["level"] for r in rows} == {"store_sku", "sku_province", "sku_network", "brand_network"}
-    assert {"ours", "naive", "seasonal_naive", "moving_average", "croston_sba", "tsb"} <= {r["method"] for r in rows}
-    assert set(rows[0]) >= {"level", "method", "wrmsse", "wspl", "bias", "p50", "p80", "p95"}
+    assert {"ours", "zero", "naive", "seasonal_naive", "moving_average", "croston_sba", "tsb"} <= {
+        r["method"] for r in rows
+    }
+    assert set(rows[0]) >= {"level", "method", "wrmsse", "wspl", "bias", "wmsse", "p50", "p80", "p95"}
     assert (out / "backtest.csv").exists() and (out / "backtest.png").stat().st_size > 0
 
 
@@ -32,3 +34,26 @@ def test_perfect_forecast_scores_zero():
     actual = np.array([[1, 0, 1.0]])
     assert metrics.wrmsse(history, actual, actual, np.array([1.0])) == 0.0
     assert metrics.wspl(history, actual, actual[..., None], (0.5,), np.array([1.0])) == 0.0
+
+
+def test_per_series_root_rewards_the_zero_forecast_of_sparse_series_and_wmsse_does_not():
+    """Known answer: series selling 0.03 units a week, forecast with their true mean or with zero.
+
+    Most 13-week windows sell nothing; there the RMSSE of a forecast f is f itself (scaled),
+    so zero wins WRMSSE although the true mean is the best forecast of demand. Without the
+    root per series (WMSSE) the expected score is lowest at the true mean, and it wins.
+    """
+    rng = np.random.default_rng(3)
+    n, rate = 20_000, 0.03
+    history = rng.poisson(rate, (n, 104)).astype(float)
+    history[:, 0] = 1.0  # every series has sold, so every series has a scale
+    actual = rng.poisson(rate, (n, 13)).astype(float)
+    weight = np.ones(n)
+    truth, zero = np.full((n, 13), rate), np.zeros((n, 13))
+    assert metrics.wrmsse(history, actual, zero, weight) < metrics.wrmsse(history, actual, truth, weight)
+    assert metrics.wmsse(history, actual, truth, weight) < metrics.wmsse(history, actual, zero, weight)
+    # Dense series (5 a week): the root no longer favours zero.
+    dense = rng.poisson(5.0, (n, 104)).astype(float)
+    dense_actual = rng.poisson(5.0, (n, 13)).astype(float)
+    five = np.full((n, 13), 5.0)
+    assert metrics.wrmsse(dense, dense_actual, five, weight) < metrics.wrmsse(dense, dense_actual, zero, weight)
