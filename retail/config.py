@@ -21,12 +21,19 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True
+    # COOKIE_SECURE: send the session cookie over HTTPS only. Default: on in production
+    # (behind TLS), off in development and test (plain http://127.0.0.1).
+    cookie_secure: bool | None = None
 
     @model_validator(mode="after")
     def _secret_required_outside_development(self) -> Settings:
         if self.env not in ("development", "test") and not self.secret_key:
             raise ValueError("SECRET_KEY must be set when APP_ENV is not development or test")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env == "production"
 
     @property
     def is_sqlite(self) -> bool:

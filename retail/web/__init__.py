@@ -22,7 +22,8 @@ def register(app: Flask, settings: Settings) -> None:
 
     # Uploads (POS files) up to 8 MB; the confirmation form carries the file back as base64.
     app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
-                      SESSION_COOKIE_SAMESITE="Lax")
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=settings.secure_cookies)
     CSRFProtect(app)
     access.init_app(app)
     i18n.init_app(app)

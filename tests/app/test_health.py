@@ -49,3 +49,13 @@ def test_postgres_urls_use_psycopg3():
     assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("env", "secure"), [("production", True), ("test", False)])
+def test_session_cookie_is_secure_in_production_and_never_readable_by_scripts(tmp_path, env, secure):
+    settings = Settings(env=env, secret_key="s3cret", database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    app = create_app(settings)
+    cookie = app.test_client().get("/login").headers.get("Set-Cookie", "")
+    assert "session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert ("Secure" in cookie) is secure
+    assert Settings(env="production", secret_key="s", cookie_secure=False).secure_cookies is False
