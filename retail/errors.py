@@ -117,3 +117,15 @@ class WeakPassword(DomainError):
 class AlreadyExists(DomainError):
     code = "already_exists"
     message = "{what} {key} already exists."
+
+
+# Stock ledger rules on serial numbers (returns where sold, counts by serial).
+class SerialSoldElsewhere(DomainError):
+    code = "serial_sold_elsewhere"
+    message = "Serial number {serial} of {sku} was sold at {sold_at}, not at {location}: it can only be returned there."
+
+
+class CountedSerialsNotHere(DomainError):
+    code = "counted_serials_not_here"
+    message = ("Serial number(s) {serials} of {sku} were scanned in a count at {location} but are not in its stock "
+               "(sold, on display, at another location, or unknown).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from retail.models.core import UtcDateTime, utcnow
@@ -71,6 +71,9 @@ class StockCountLine(SQLModel, table=True):
     expected: int  # the ledger's on-hand when counted
     counted: int
     large: bool = False
+    # Serialised SKUs, counted by serial: {"missing": [...], "found": [...]} against the register when
+    # counted (in stock but not scanned; written off by an earlier count and scanned again). None otherwise.
+    serials: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class TransferStatus(StrEnum):

@@ -6,23 +6,31 @@ Quantities are given as positive numbers; the ledger stores them signed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from retail import errors
-from retail.models import Movement, MovementKind, SerialState, StockBalance
+from retail.models import Location, Movement, MovementKind, Product, SerialState, StockBalance
 from retail.services import audit
 from retail.services.stock import (
     check_quantity,
     create_serials,
+    last_movement_of_serial,
+    last_sale_of_serial,
     location_by_id,
     move_serials,
     normalise_serials,
     post_movement,
     product_by_sku,
+    serial_rows,
+    serials_at,
 )
+
+# How many serials an error names before it says "and N more" (a whole shelf may be scanned wrong).
+NAMED_SERIALS = 10
 
 
 def _price(value) -> Decimal | None:
@@ -57,13 +65,31 @@ def record_sale(
     return movement
 
 
+def _check_sold_here(session: Session, store: Location, product: Product, serials: Sequence[str]) -> None:
+    """A serialised unit comes back only to the store whose sale sold it (its latest recorded sale)."""
+    rows = serial_rows(session, serials)
+    for serial in serials:
+        row = rows.get(serial)
+        if row is None or row.product_id != product.id or row.state != SerialState.sold:
+            continue  # not a sold unit of this SKU: move_serials refuses it below, as before
+        sale = last_sale_of_serial(session, serial)
+        if sale is None:
+            raise errors.SerialNotSold(serial=serial)
+        if sale.location_id != store.id:
+            sold_at = session.get(Location, sale.location_id)
+            raise errors.SerialSoldElsewhere(serial=serial, sku=product.sku, location=store.code,
+                                             sold_at=sold_at.code if sold_at else "-")
+
+
 def record_return(
     session: Session, *, store_id: int, sku: str, quantity: int = 1, serials: Sequence[str] = (),
     unit_price=None, reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
     commit: bool = True,
 ) -> Movement:
-    """A customer brings units back into the store's sellable stock; serials must have been sold."""
+    """A customer brings units back into the store's sellable stock; each serial must have been sold at
+    this store (SerialSoldElsewhere otherwise), whatever adapter takes the return."""
     store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
+    _check_sold_here(session, store, product, serials)
     move_serials(session, product=product, serials=serials, from_location=None,
                  from_states=[SerialState.sold], to_location=store, to_state=SerialState.in_stock)
     movement = post_movement(session, location=store, product=product, kind=MovementKind.return_,
@@ -88,28 +114,125 @@ def receive_purchase(
     return movement
 
 
-def adjust_count(
-    session: Session, *, location_id: int, sku: str, counted: int, reason: str, actor_id: int | None = None,
-    at: datetime | None = None, commit: bool = True,
-) -> Movement | None:
-    """Set the sellable stock to what was counted, as an adjustment of the difference (None if none)."""
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+@dataclass(frozen=True)
+class SerialCount:
+    """What a count by serial found, compared with the register of the location's sellable units."""
+
+    scanned: list[str]  # the serials found on the shelf, as scanned (duplicates dropped)
+    missing: list[str]  # in stock according to the register, not scanned: they leave sellable stock
+    found: list[str]  # written off here by an earlier count and scanned again: back in stock
+
+
+def _named(serials: Sequence[str]) -> str:
+    more = len(serials) - NAMED_SERIALS
+    return ", ".join(serials[:NAMED_SERIALS]) + (f" (+{more})" if more > 0 else "")
+
+
+def _lost_in_count_here(session: Session, serial: str, location: Location) -> bool:
+    last = last_movement_of_serial(session, serial)
+    return last is not None and last.kind == MovementKind.count_adjustment and last.location_id == location.id
+
+
+def _serial_count(session: Session, location: Location, product: Product, serials: Sequence[str] | None,
+                  counted: int | None, *, lock: bool) -> SerialCount:
+    if counted is not None and (isinstance(counted, bool) or not isinstance(counted, int) or counted < 0):
         raise errors.InvalidQuantity(quantity=counted)
+    if serials is None:
+        if counted != 0:
+            raise errors.SerialsRequired(sku=product.sku, quantity=counted if counted is not None else 1, given=0)
+        serials = ()
+    scanned: list[str] = []
+    for serial in serials:
+        serial = (serial or "").strip()
+        if serial and serial not in scanned:
+            scanned.append(serial)
+    if counted is not None and counted != len(scanned):
+        raise errors.SerialsRequired(sku=product.sku, quantity=counted, given=len(scanned))
+    register = serials_at(session, location=location, product=product, states=[SerialState.in_stock], lock=lock)
+    held, seen = set(register), set(scanned)
+    others = [s for s in scanned if s not in held]
+    rows = serial_rows(session, others)
+    found = [s for s in others if (row := rows.get(s)) is not None and row.product_id == product.id
+             and row.location_id == location.id and row.state == SerialState.written_off
+             and _lost_in_count_here(session, s, location)]
+    foreign = [s for s in others if s not in found]
+    if foreign:
+        raise errors.CountedSerialsNotHere(serials=_named(foreign), sku=product.sku, location=location.code,
+                                           count=len(foreign))
+    return SerialCount(scanned=scanned, missing=[s for s in register if s not in seen], found=found)
+
+
+def check_serial_count(session: Session, *, location_id: int, sku: str, serials: Sequence[str] | None,
+                       counted: int | None = None) -> SerialCount:
+    """Compare a count by serial with the register without changing anything: the same checks as
+    `adjust_count` (a count held for approval is refused at once, not when the manager decides)."""
     location = location_by_id(session, location_id)
     product = product_by_sku(session, sku)
-    balance = session.get(StockBalance, (location.id, product.id), with_for_update=True)
-    delta = counted - (balance.on_hand if balance else 0)
-    movement = None
-    if delta:
-        movement = post_movement(session, location=location, product=product,
-                                 kind=MovementKind.count_adjustment, quantity=delta, actor_id=actor_id,
-                                 note=reason[:240], at=at)
+    if not product.serialised:
+        return SerialCount(scanned=[], missing=[], found=[])
+    return _serial_count(session, location, product, serials, counted, lock=False)
+
+
+def adjust_count(
+    session: Session, *, location_id: int, sku: str, counted: int | None = None, reason: str,
+    serials: Sequence[str] | None = None, actor_id: int | None = None, at: datetime | None = None,
+    commit: bool = True,
+) -> list[Movement]:
+    """Set the sellable stock to what was counted, as `count_adjustment` movements (none if it agrees).
+
+    Products without serials: `counted` units; the difference is one movement.
+    Serialised products: `serials` lists every unit found (scanned) on the shelf; `counted`, if given, must
+    be their number. Units in stock here but not scanned become `written_off` (lost at a count, linked to a
+    negative adjustment); units written off here by an earlier count and scanned again come back
+    `in_stock`; a scanned serial that the register has elsewhere, sold, on display or not at all refuses
+    the whole count (CountedSerialsNotHere names them). The balance ends equal to the units in stock here.
+    The count states the shelf, not a change: repeating the same count moves nothing."""
+    location = location_by_id(session, location_id)
+    product = product_by_sku(session, sku)
+    if not product.serialised:
+        if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+            raise errors.InvalidQuantity(quantity=counted)
+        balance = session.get(StockBalance, (location.id, product.id), with_for_update=True,
+                              populate_existing=True)
+        delta = counted - (balance.on_hand if balance else 0)
+        movements = []
+        if delta:
+            movements.append(post_movement(session, location=location, product=product,
+                                           kind=MovementKind.count_adjustment, quantity=delta, actor_id=actor_id,
+                                           note=reason[:240], at=at))
+            audit.record(session, actor_id=actor_id, action="stock.count_adjusted", entity="stock_balance",
+                         entity_id=f"{location.code}/{product.sku}", detail={"counted": counted, "delta": delta,
+                                                                             "reason": reason})
+        if commit:
+            session.commit()
+        return movements
+
+    # Locks in the order of every other verb: the serial units first, then the balance row.
+    shelf = _serial_count(session, location, product, serials, counted, lock=True)
+    balance = session.get(StockBalance, (location.id, product.id), with_for_update=True, populate_existing=True)
+    on_hand = balance.on_hand if balance else 0
+    in_stock_before = len(shelf.scanned) - len(shelf.found) + len(shelf.missing)
+    drift = in_stock_before - on_hand  # the balance disagreed with the register before the count
+    move_serials(session, product=product, serials=shelf.missing, from_location=location,
+                 from_states=[SerialState.in_stock], to_location=location, to_state=SerialState.written_off)
+    move_serials(session, product=product, serials=shelf.found, from_location=location,
+                 from_states=[SerialState.written_off], to_location=location, to_state=SerialState.in_stock)
+    note = reason[:240]
+    # Increases first, so that no step takes the balance below zero; each serial-linked movement moves
+    # exactly its serials, and a disagreement of balance and register is a movement of its own.
+    steps = [(len(shelf.found), shelf.found, note), (drift, (), f"balance to the serial register: {reason}"[:240]),
+             (-len(shelf.missing), shelf.missing, note)]
+    movements = [post_movement(session, location=location, product=product, kind=MovementKind.count_adjustment,
+                               quantity=quantity, serials=linked, actor_id=actor_id, note=text, at=at)
+                 for quantity, linked, text in sorted(steps, key=lambda step: -step[0]) if quantity]
+    if movements:
         audit.record(session, actor_id=actor_id, action="stock.count_adjusted", entity="stock_balance",
-                     entity_id=f"{location.code}/{product.sku}", detail={"counted": counted, "delta": delta,
-                                                                         "reason": reason})
+                     entity_id=f"{location.code}/{product.sku}",
+                     detail={"counted": len(shelf.scanned), "delta": len(shelf.scanned) - on_hand, "reason": reason,
+                             "missing": shelf.missing, "found": shelf.found})
     if commit:
         session.commit()
-    return movement
+    return movements
 
 
 def write_off(

@@ -19,6 +19,7 @@ from retail.models import (
     Location,
     LocationStatus,
     Movement,
+    MovementKind,
     MovementSerial,
     Product,
     SerialUnit,
@@ -154,3 +155,41 @@ def create_serials(session: Session, *, product: Product, serials: Sequence[str]
     for serial in serials:
         session.add(SerialUnit(serial=serial, product_id=product.id, location_id=location.id, state=state))
     session.flush()
+
+
+def serials_at(session: Session, *, location: Location, product: Product, states: Sequence[str],
+               lock: bool = False) -> list[str]:
+    """The serials of a product the register holds at a location in the given states, in serial order.
+
+    `lock` takes their row locks (PostgreSQL), in the order every other verb takes them: serial units
+    before the balance row."""
+    s = SerialUnit.__table__.c
+    query = (select(s.serial).where(s.location_id == location.id, s.product_id == product.id,
+                                    s.state.in_(list(states))).order_by(s.serial))
+    if lock:
+        query = query.with_for_update()
+    return list(session.execute(query).scalars())
+
+
+def serial_rows(session: Session, serials: Sequence[str]) -> dict:
+    """The register's row of each serial (fresh from the database, not the session's identity map)."""
+    if not serials:
+        return {}
+    s = SerialUnit.__table__.c
+    rows = session.execute(select(s.serial, s.product_id, s.location_id, s.state).where(s.serial.in_(list(serials))))
+    return {row.serial: row for row in rows}
+
+
+def last_movement_of_serial(session: Session, serial: str, *, kind: str | None = None) -> Movement | None:
+    """The latest movement recorded for a serial (of one kind if given). Latest by insertion: the movement
+    that put a unit in its current state is the last one written, whatever its `ts` (imports backdate)."""
+    query = (select(Movement).join(MovementSerial, MovementSerial.movement_id == Movement.id)
+             .where(MovementSerial.serial == serial))
+    if kind is not None:
+        query = query.where(Movement.kind == kind)
+    return session.execute(query.order_by(Movement.id.desc()).limit(1)).scalars().first()
+
+
+def last_sale_of_serial(session: Session, serial: str) -> Movement | None:
+    """The sale that sold a serial unit last: where it was sold, and so where it may come back."""
+    return last_movement_of_serial(session, serial, kind=MovementKind.sale)

@@ -32,7 +32,13 @@ from retail.models import (
     utcnow,
 )
 from retail.services import access, audit, inventory
-from retail.services.stock import check_quantity, location_by_id, product_by_sku
+from retail.services.stock import (
+    check_quantity,
+    last_sale_of_serial,
+    location_by_id,
+    product_by_sku,
+    serials_at,
+)
 
 # A counted difference this large (units, or value at wholesale cost) waits for a manager.
 LARGE_DIFFERENCE_UNITS = 3
@@ -95,14 +101,6 @@ def _returned_against(session: Session, reference: str) -> int:
         Movement.kind == MovementKind.return_, Movement.reference == reference)).scalar_one()
 
 
-def _sale_of_serial(session: Session, serial: str) -> Movement | None:
-    return session.execute(
-        select(Movement).join(MovementSerial, MovementSerial.movement_id == Movement.id)
-        .where(MovementSerial.serial == serial, Movement.kind == MovementKind.sale)
-        .order_by(Movement.ts.desc(), Movement.id.desc()).limit(1)
-    ).scalars().first()
-
-
 def record_return(session: Session, *, store_id: int, serials: Sequence[str] | str = (),
                   sale_id: int | None = None, quantity: int | None = None, actor_id: int | None = None,
                   at: datetime | None = None) -> list[Movement]:
@@ -117,7 +115,7 @@ def record_return(session: Session, *, store_id: int, serials: Sequence[str] | s
             unit = session.get(SerialUnit, serial)
             if unit is None or unit.state != SerialState.sold:
                 raise errors.SerialNotSold(serial=serial)
-            sale = _sale_of_serial(session, serial)
+            sale = last_sale_of_serial(session, serial)
             if sale is None or (sale_id is not None and sale.id != sale_id):
                 raise errors.SerialNotSold(serial=serial)
             groups.setdefault(sale.id, []).append(serial)
@@ -126,7 +124,9 @@ def record_return(session: Session, *, store_id: int, serials: Sequence[str] | s
     movements = []
     for sid, group in groups.items():
         sale = session.get(Movement, sid)
-        if sale is None or sale.kind != MovementKind.sale or sale.location_id != store_id:
+        # A sale number of another store is not found from this one. Serials are not judged here:
+        # inventory.record_return refuses a serial sold at another store (SerialSoldElsewhere).
+        if sale is None or sale.kind != MovementKind.sale or (not group and sale.location_id != store_id):
             raise errors.NotFound(what="Sale", key=sid)
         product = session.get(Product, sale.product_id)
         sold, returned = -sale.quantity, _returned_against(session, f"SALE-{sid}")
@@ -149,15 +149,23 @@ def _is_large(difference: int, product: Product) -> bool:
     return abs(difference) >= LARGE_DIFFERENCE_UNITS or abs(difference) * product.wholesale_cost >= LARGE_DIFFERENCE_VALUE
 
 
-def submit_count(session: Session, *, store_id: int, counted: Mapping[str, int], reason: str,
-                 actor_id: int, at: datetime | None = None) -> StockCount:
+def submit_count(session: Session, *, store_id: int, counted: Mapping[str, int | None], reason: str,
+                 actor_id: int, serials: Mapping[str, Sequence[str] | str] | None = None,
+                 at: datetime | None = None) -> StockCount:
     """Record what was counted. Differences become adjustments at once, unless one is large and the
-    counter may not approve it: then the whole count waits for a manager and nothing moves."""
+    counter may not approve it: then the whole count waits for a manager and nothing moves.
+
+    Serialised SKUs are counted by serial (`serials`: SKU -> the serials scanned; a count of 0 without
+    serials means none found). Scanned serials that are not in this store's stock refuse the count at
+    once; the serials missing and found are kept on the line for the manager's decision."""
     store = location_by_id(session, store_id)
     reason = (reason or "").strip()
     if not reason:
         raise errors.MissingValue(field="reason")
-    if not counted:
+    scans = {sku: clean_serials(value) for sku, value in (serials or {}).items()}
+    scans = {sku: value for sku, value in scans.items() if value}  # nothing scanned: not counted
+    skus = [sku for sku, value in counted.items() if value is not None] + [s for s in scans if s not in counted]
+    if not skus:
         raise errors.MissingValue(field="counted")
     actor = session.get(User, actor_id)
     count = StockCount(store_id=store.id, status=CountStatus.applied, reason=reason[:240], counted_by=actor_id,
@@ -165,24 +173,34 @@ def submit_count(session: Session, *, store_id: int, counted: Mapping[str, int],
     session.add(count)
     session.flush()
     lines = []
-    for sku, value in counted.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    for sku in skus:
+        value = counted.get(sku)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise errors.InvalidQuantity(quantity=value)
         product = product_by_sku(session, sku)
         balance = session.get(StockBalance, (store.id, product.id), populate_existing=True)
         expected = balance.on_hand if balance else 0
+        findings, scanned, changed = None, None, 0
+        if product.serialised:
+            check = inventory.check_serial_count(session, location_id=store.id, sku=product.sku,
+                                                 serials=scans.get(sku), counted=value)
+            scanned, value = check.scanned, len(check.scanned)
+            findings = {"missing": check.missing, "found": check.found}
+            changed = max(len(check.missing), len(check.found))
+        elif value is None:  # serials scanned for a SKU without serials: count its units instead
+            raise errors.MissingValue(field="counted")
         line = StockCountLine(count_id=count.id, product_id=product.id, expected=expected, counted=value,
-                              large=_is_large(value - expected, product))
+                              large=_is_large(max(abs(value - expected), changed), product), serials=findings)
         session.add(line)
-        lines.append((line, product))
-    if any(line.large for line, _ in lines) and not access.may_approve_counts(actor, store.id):
+        lines.append((line, product, scanned))
+    if any(line.large for line, _, _ in lines) and not access.may_approve_counts(actor, store.id):
         count.status = CountStatus.pending_approval
     else:
         count.decided_by, count.decided_at = actor_id, count.counted_at
-        for line, product in lines:
+        for line, product, scanned in lines:
             inventory.adjust_count(session, location_id=store.id, sku=product.sku, counted=line.counted,
-                                   reason=f"count {count.id}: {reason}"[:240], actor_id=actor_id, at=at,
-                                   commit=False)
+                                   serials=scanned, reason=f"count {count.id}: {reason}"[:240], actor_id=actor_id,
+                                   at=at, commit=False)
     session.commit()
     return count
 
@@ -211,13 +229,23 @@ def decide_count(session: Session, *, store_id: int, count_id: int, approve: boo
             select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
             .where(StockCountLine.count_id == count.id)
         ).all():
+            reason = f"count {count.id} approved: {count.reason}"[:240]
+            if product.serialised and line.serials is not None:
+                # The count's findings applied to the units of now: those missing then and still here
+                # leave, those found come back; units sold or received since the count are kept as they are.
+                missing, found = set(line.serials["missing"]), line.serials["found"]
+                here = serials_at(session, location=session.get(Location, store_id), product=product,
+                                  states=[SerialState.in_stock])
+                shelf = [s for s in here if s not in missing] + [s for s in found if s not in here]
+                inventory.adjust_count(session, location_id=store_id, sku=product.sku, serials=shelf,
+                                       reason=reason, actor_id=actor_id, at=at, commit=False)
+                continue
             if line.counted == line.expected:
                 continue
             balance = session.get(StockBalance, (store_id, product.id), populate_existing=True)
             now = (balance.on_hand if balance else 0) + line.counted - line.expected
             inventory.adjust_count(session, location_id=store_id, sku=product.sku, counted=max(now, 0),
-                                   reason=f"count {count.id} approved: {count.reason}"[:240],
-                                   actor_id=actor_id, at=at, commit=False)
+                                   reason=reason, actor_id=actor_id, at=at, commit=False)
     audit.record(session, actor_id=actor_id, action=f"stock_count.{status}", entity="stock_count",
                  entity_id=count.id)
     session.commit()

@@ -28,6 +28,10 @@ MESSAGES = {
     "missing_value": N_("Please fill in: %(field)s."),
     "invalid_value": N_("%(value)s is not a valid %(field)s."),
     "serial_not_sold": N_("Serial number %(serial)s was not sold here: it cannot be returned."),
+    "serial_sold_elsewhere": N_("Serial number %(serial)s was sold at store %(sold_at)s, not here: it can only be "
+                                "returned there."),
+    "counted_serials_not_here": N_("Not in this store's stock of %(sku)s (sold, on display, at another location or "
+                                   "unknown): %(serials)s. Take them out of the count and ask your manager."),
     "return_exceeds_sale": N_("Sale %(sale)s sold %(sold)s unit(s), %(returned)s already returned: "
                               "%(requested)s cannot be returned."),
     "count_closed": N_("This stock count has already been decided."),

@@ -61,8 +61,12 @@ def count(store):
     error = None
     if request.method == "POST":
         try:
+            # Serialised SKUs: one `serials-<sku>` box each, the serials scanned on the shelf.
+            scanned = {key[len("serials-"):]: text(value) for key, value in request.form.items()
+                       if key.startswith("serials-")}
             result = storeops.submit_count(session, store_id=store.id, counted=counted_quantities(request.form),
-                                           reason=text(request.form.get("reason")), actor_id=me().id)
+                                           serials=scanned, reason=text(request.form.get("reason")),
+                                           actor_id=me().id)
         except errors.DomainError as exc:
             error = _refused(exc)
         else:

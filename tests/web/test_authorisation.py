@@ -38,8 +38,9 @@ def store_urls(app, store_id: int, shipment_id: int, count_id: int) -> list[tupl
 
 @pytest.fixture
 def held_count_b(session, world):
-    return storeops.submit_count(session, store_id=world["b"].id, counted={"RK-MAX2-BLK": 9}, reason="test",
-                                 actor_id=world["staff_b"].id)
+    # SN-B2 not scanned: one pair missing, a large difference held for B's manager.
+    return storeops.submit_count(session, store_id=world["b"].id, counted={}, serials={"RK-MAX2-BLK": "SN-B1"},
+                                 reason="test", actor_id=world["staff_b"].id)
 
 
 def test_staff_of_store_a_cannot_open_or_post_to_store_b(app, client, world, held_count_b):

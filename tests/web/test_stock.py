@@ -62,7 +62,7 @@ def test_count_without_reason_is_refused_and_keeps_the_numbers(client, world, se
 def test_large_difference_waits_for_the_manager(app, client, world, session):
     sign_in(client, "staff@a.example.com")
     a = world["a"].id
-    response = post(client, f"/stores/{a}/count", {"counted-RK-MAX2-BLK": "1", "reason": "two pairs missing"})
+    response = post(client, f"/stores/{a}/count", {"serials-RK-MAX2-BLK": "SN-A3", "reason": "two pairs missing"})
     assert response.status_code == 302
     count = session.execute(select(StockCount)).scalar_one()
     assert count.status == "pending_approval"
