@@ -222,4 +222,10 @@ def typical_scale(observed: np.ndarray, expected: np.ndarray, min_expected: floa
     return float(np.mean(observed[seen] / expected[seen])) if seen.any() else 1.0
 
 
-METHODS = {"level": level, "lifecycle": lifecycle}
+def _ets(history: SkuHistory, horizon: int) -> np.ndarray:
+    from forecasting.smoothing import ets
+
+    return ets(history, horizon)
+
+
+METHODS = {"level": level, "lifecycle": lifecycle, "ets": _ets}

@@ -150,3 +150,19 @@ def test_noisy_holiday_effect_on_two_occurrences_is_shrunk_toward_one():
     factor = holiday_effects(rate, holidays, weeks(13, w[-1] + pd.Timedelta(weeks=1))).loc[pd.Timestamp("2026-06-15")]
     # Two noisy occurrences of x4: kept well above 1, pulled below the raw x4.
     assert 1.5 < factor < 3.6
+
+
+def test_ets_candidate_follows_a_trend_and_falls_back_to_analogues_for_short_histories():
+    """method="ets" (statsmodels damped Holt on the SKU rate): a rising SKU is forecast above
+    its last level; a SKU with ten weeks of history is forecast by the life-cycle method."""
+    rising = np.round(np.linspace(2, 12, 60)).astype(int)
+    long = pd.concat([series(rising, store=f"S{i}", sku="A") for i in range(4)])
+    short = pd.concat([series(np.full(10, 2), store=f"S{i}", sku="B", first=FIRST_WEEK + pd.Timedelta(weeks=50))
+                       for i in range(4)])
+    sales = pd.concat([long, short])
+    ets = forecasting.forecast(sales, horizon=4, holidays=NO_HOLIDAYS, method="ets")
+    life = forecasting.forecast(sales, horizon=4, holidays=NO_HOLIDAYS, method="lifecycle")
+    a = ets[ets["sku"] == "A"].groupby("week")["mean"].sum().to_numpy()
+    assert a[0] > 4 * 11.5 and (np.diff(a) > 0).all()
+    b_ets = ets[ets["sku"] == "B"]["mean"].to_numpy()
+    assert b_ets == pytest.approx(life[life["sku"] == "B"]["mean"].to_numpy())
