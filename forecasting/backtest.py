@@ -187,11 +187,15 @@ def main(argv=None) -> int:
     parser.add_argument("--quantiles", default="0.5,0.8,0.95")
     parser.add_argument("--out", default="out/backtest", help="directory for backtest.csv and backtest.png")
     parser.add_argument("--json", action="store_true", help="print the table as a JSON list of rows")
+    parser.add_argument("--method", default=None, help="SKU rate model of ours: lifecycle (default), ets, level")
+    parser.add_argument("--no-baselines", action="store_true", help="score ours only (to compare methods)")
     args = parser.parse_args(argv)
     quantiles = tuple(float(q) for q in args.quantiles.split(","))
     sales, products, stores = load_world(args.data)
     table, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
-                          quantiles=quantiles, progress=not args.json)
+                          quantiles=quantiles, progress=not args.json,
+                          baseline_names=() if args.no_baselines else None,
+                          options={"method": args.method} if args.method else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)

@@ -57,3 +57,19 @@ def test_per_series_root_rewards_the_zero_forecast_of_sparse_series_and_wmsse_do
     dense_actual = rng.poisson(5.0, (n, 13)).astype(float)
     five = np.full((n, 13), 5.0)
     assert metrics.wrmsse(dense, dense_actual, five, weight) < metrics.wrmsse(dense, dense_actual, zero, weight)
+
+
+def test_backtest_compares_methods_of_ours_without_baselines(tmp_path, capsys):
+    sales, products, stores = demo_like(n_stores=40, n_skus=8, seed=2)
+    sales.to_parquet(tmp_path / "sales.parquet")
+    products.reset_index().to_parquet(tmp_path / "products.parquet")
+    stores.reset_index().to_parquet(tmp_path / "stores.parquet")
+    scores = {}
+    for method in ("lifecycle", "level"):
+        args = ["--data", str(tmp_path), "--folds", "1", "--horizon", "4", "--out", str(tmp_path / method),
+                "--json", "--no-baselines", "--method", method]
+        assert backtest.main(args) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert {r["method"] for r in rows} == {"ours"}
+        scores[method] = {r["level"]: r["wrmsse"] for r in rows}
+    assert scores["lifecycle"] != scores["level"]
