@@ -64,15 +64,17 @@ def run_forecast(
     progress: bool = False,
 ) -> ForecastRun:
     """Forecast every store x SKU from the ledger's weekly sales and store the run (one per start week)."""
+    # A run for this start week already stored: return it before reading the whole ledger.
+    done = _existing(session, start or ledger_next_week(session), horizon)
+    if done is not None:
+        return done
     products, stores = master_frames(session)
     sales = weekly_sales(session, stores)
     if start is None:
         if sales.empty:
             raise ValueError("no sales in the ledger: pass start= to forecast new launches")
         start = (sales["week"].max() + pd.Timedelta(weeks=1)).date()
-    existing = session.execute(
-        select(ForecastRun).where(ForecastRun.start_week == start, ForecastRun.horizon == horizon)
-    ).scalars().first()
+    existing = _existing(session, start, horizon)
     if existing is not None:
         return existing
     began = time.perf_counter()
@@ -99,6 +101,49 @@ def run_forecast(
                  detail={"start_week": str(start), "horizon": horizon, "series": len(rows)})
     session.commit()
     return run
+
+
+def _existing(session: Session, start: date | None, horizon: int) -> ForecastRun | None:
+    if start is None:
+        return None
+    return session.execute(
+        select(ForecastRun).where(ForecastRun.start_week == start, ForecastRun.horizon == horizon)
+    ).scalars().first()
+
+
+def ledger_next_week(session: Session) -> date | None:
+    """The Monday after the week of the ledger's last day, from two MAX queries.
+
+    `weekly_sales` carries stock-holding weeks up to that last day (the latest movement in
+    the default time zone, or a store's latest local day if later), so this is the default
+    start week whenever any store holds stock at the end; when none does it is later than
+    the frame's, and no run exists for it (runs are made from the frame, and the ledger only
+    grows), so it is used only to find a run already stored.
+    """
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func
+
+    from retail.demo.frames import DEFAULT_TIMEZONE
+
+    m = Movement.__table__.c
+    last = session.execute(select(func.max(m.ts))).scalar_one_or_none()
+    if last is None:
+        return None
+    days = [_as_utc(last).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()]
+    per_zone = session.execute(
+        select(Location.timezone, func.max(m.ts)).join(Location, Location.id == m.location_id)
+        .where(Location.kind == LocationKind.store).group_by(Location.timezone)
+    ).all()
+    days += [_as_utc(ts).astimezone(ZoneInfo(tz or DEFAULT_TIMEZONE)).date() for tz, ts in per_zone if ts]
+    day = max(days)
+    return day - timedelta(days=day.weekday()) + timedelta(weeks=1)
+
+
+def _as_utc(ts):
+    from datetime import UTC
+
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
 
 def latest_run(session: Session) -> ForecastRun | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -39,6 +40,19 @@ def test_forecast_run_stores_one_compact_row_per_series_and_is_not_repeated(sess
     frame = forecasts.forecast_frame(session, run_id=run.id)
     assert set(frame.columns) >= {"store", "sku", "week", "mean", "p50", "p95"}
     assert frame.loc[frame.sku == "RK-CASE", "mean"].sum() > 0
+
+
+def test_forecast_rerun_finds_its_run_from_the_ledger_end_without_reading_the_sales(session, world, monkeypatch):
+    run = forecasts.run_forecast(session, horizon=13)
+    products, stores = forecasts.master_frames(session)
+    sales = forecasts.weekly_sales(session, stores)
+    assert forecasts.ledger_next_week(session) == (sales["week"].max() + pd.Timedelta(weeks=1)).date() == run.start_week
+
+    def no_read(*_args, **_kwargs):
+        raise AssertionError("the sales were read again")
+
+    monkeypatch.setattr(forecasts, "weekly_sales", no_read)
+    assert forecasts.run_forecast(session, horizon=13).id == run.id
 
 
 def test_plan_suggests_with_explanation_and_a_rerun_does_not_duplicate(session, world):
