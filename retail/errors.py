@@ -129,3 +129,9 @@ class CountedSerialsNotHere(DomainError):
     code = "counted_serials_not_here"
     message = ("Serial number(s) {serials} of {sku} were scanned in a count at {location} but are not in its stock "
                "(sold, on display, at another location, or unknown).")
+
+
+# Transfer requests between stores: shipped or declined by the origin, cancelled by the requester.
+class TransferClosed(DomainError):
+    code = "transfer_closed"
+    message = "Transfer request {transfer} is already {status}."

@@ -84,12 +84,19 @@ class TransferStatus(StrEnum):
 
 
 class TransferRequest(SQLModel, table=True):
-    """A store asks another store to send it units (planners arrange the shipment)."""
+    """A store (`to_store_id`) asks another store (`from_store_id`, the origin) to send it units.
+
+    The origin ships it (a shipment `TR-<id>` through `shipments.ship`, linked by `shipment_id`) or
+    declines it with a reason; the requesting store may cancel it while it is still requested. Each
+    of these is a conditional update from `requested`: of two concurrent decisions only one lands.
+    `acted_by`/`acted_at` say who shipped, declined or cancelled it and when (migration 0006)."""
 
     __tablename__ = "transfer_request"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="transfer_quantity_positive"),
         CheckConstraint("from_store_id <> to_store_id", name="transfer_between_two_stores"),
+        CheckConstraint("status IN ('requested', 'shipped', 'declined', 'cancelled')", name="transfer_status_known"),
+        UniqueConstraint("shipment_id", name="uq_transfer_request_shipment_id"),
         Index("ix_transfer_request_to_status", "to_store_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -101,3 +108,7 @@ class TransferRequest(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=240)
     requested_by: int | None = Field(default=None, foreign_key="user.id")
     requested_at: datetime = Field(default_factory=utcnow, sa_column=UtcDateTime(nullable=False))
+    shipment_id: int | None = Field(default=None, foreign_key="shipment.id")
+    acted_by: int | None = Field(default=None, foreign_key="user.id")
+    acted_at: datetime | None = Field(default=None, sa_column=UtcDateTime(nullable=True))
+    decline_reason: str | None = Field(default=None, max_length=240)

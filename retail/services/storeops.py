@@ -1,5 +1,6 @@
 """The shop-floor verbs of the store web: sell by scan, log a missed sale, take a return, count
-the shelf, ask another store for units. Stock itself changes only through `inventory`.
+the shelf, ask another store for units and answer such requests. Stock itself changes only through
+`inventory` and `shipments`.
 
 Each verb takes the session first and keyword-only plain values, and commits once.
 """
@@ -28,10 +29,11 @@ from retail.models import (
     StockCount,
     StockCountLine,
     TransferRequest,
+    TransferStatus,
     User,
     utcnow,
 )
-from retail.services import access, audit, inventory
+from retail.services import access, audit, inventory, shipments
 from retail.services.stock import (
     check_quantity,
     last_sale_of_serial,
@@ -277,4 +279,115 @@ def request_transfer(session: Session, *, to_store_id: int, from_store_code: str
                                quantity=quantity, note=(note or "").strip()[:240] or None, requested_by=actor_id)
     session.add(transfer)
     session.commit()
+    return transfer
+
+
+def transfer_reference(transfer_id: int) -> str:
+    """The reference of the shipment that fulfils a transfer request: one request, at most one shipment
+    (`shipment.reference` is unique), so a retried or concurrent ship cannot send the units twice."""
+    return f"TR-{transfer_id}"
+
+
+def _transfer_to_act_on(session: Session, *, store_id: int, transfer_id: int, side: str,
+                        actor_id: int) -> TransferRequest:
+    """The request, when `store_id` is the store that may act on it: the origin (`side="origin"`, ship or
+    decline) or the requesting store (`side="requester"`, cancel). A request this store has no part in is
+    NotFound; one of this store on the other side is Forbidden; so is an actor who may not work here."""
+    actor = session.get(User, actor_id)
+    if actor is None:
+        raise errors.Forbidden(what=f"transfer request {transfer_id}")
+    access.check_store(actor, store_id)
+    transfer = session.get(TransferRequest, transfer_id)
+    if transfer is None or store_id not in (transfer.from_store_id, transfer.to_store_id):
+        raise errors.NotFound(what="Transfer request", key=transfer_id)
+    acting_store = transfer.from_store_id if side == "origin" else transfer.to_store_id
+    if acting_store != store_id:
+        raise errors.Forbidden(what=f"transfer request {transfer_id}")
+    return transfer
+
+
+def _close_transfer(session: Session, transfer: TransferRequest, *, status: TransferStatus, actor_id: int,
+                    at: datetime, **values) -> None:
+    """Move a request out of `requested`, atomically: UPDATE ... WHERE status = 'requested'. Of two
+    concurrent decisions (ship and cancel, two ships) exactly one changes the row; the other is refused
+    with the status the winner left (on PostgreSQL it waits for the winner's commit, then finds no row)."""
+    claimed = session.execute(
+        update(TransferRequest)
+        .where(TransferRequest.id == transfer.id, TransferRequest.status == TransferStatus.requested)
+        .values(status=status, acted_by=actor_id, acted_at=at, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        session.refresh(transfer)
+        raise errors.TransferClosed(transfer=transfer.id, status=transfer.status)
+
+
+def ship_transfer(session: Session, *, store_id: int, transfer_id: int, serials: Sequence[str] | str = (),
+                  actor_id: int, at: datetime | None = None) -> TransferRequest:
+    """The origin store sends the units asked for: the request becomes `shipped` and a shipment
+    `TR-<id>` leaves the origin's stock for the requesting store's in-transit stock (`shipments.ship`),
+    linked by `shipment_id`. Serialised SKUs need exactly the requested number of serials scanned, in
+    stock at the origin. One transaction: if the stock or a serial is refused, nothing changes."""
+    try:
+        transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="origin",
+                                       actor_id=actor_id)
+        at = at or utcnow()
+        _close_transfer(session, transfer, status=TransferStatus.shipped, actor_id=actor_id, at=at)
+        product = session.get(Product, transfer.product_id)
+        scanned = clean_serials(serials)
+        reference = transfer_reference(transfer.id)
+        shipment = shipments.ship(
+            session, from_location_id=transfer.from_store_id, to_location_id=transfer.to_store_id,
+            lines=[shipments.Line(product.sku, transfer.quantity, tuple(scanned))], reference=reference,
+            actor_id=actor_id, at=at, commit=False)
+        session.execute(update(TransferRequest).where(TransferRequest.id == transfer.id)
+                        .values(shipment_id=shipment.id).execution_options(synchronize_session=False))
+        audit.record(session, actor_id=actor_id, action="transfer.shipped", entity="transfer_request",
+                     entity_id=transfer.id, detail={"shipment": reference, "sku": product.sku,
+                                                    "quantity": transfer.quantity,
+                                                    "serials": scanned if product.serialised else []})
+        session.commit()
+    except errors.DomainError:
+        session.rollback()
+        raise
+    session.refresh(transfer)
+    return transfer
+
+
+def decline_transfer(session: Session, *, store_id: int, transfer_id: int, reason: str, actor_id: int,
+                     at: datetime | None = None) -> TransferRequest:
+    """The origin store will not send the units; the reason is kept and shown to the requesting store."""
+    try:
+        transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="origin",
+                                       actor_id=actor_id)
+        reason = (reason or "").strip()[:240]
+        if not reason:
+            raise errors.MissingValue(field="reason")
+        _close_transfer(session, transfer, status=TransferStatus.declined, actor_id=actor_id, at=at or utcnow(),
+                        decline_reason=reason)
+        audit.record(session, actor_id=actor_id, action="transfer.declined", entity="transfer_request",
+                     entity_id=transfer.id, detail={"reason": reason})
+        session.commit()
+    except errors.DomainError:
+        session.rollback()
+        raise
+    session.refresh(transfer)
+    return transfer
+
+
+def cancel_transfer(session: Session, *, store_id: int, transfer_id: int, actor_id: int,
+                    at: datetime | None = None) -> TransferRequest:
+    """The requesting store withdraws its request, while it is still `requested`."""
+    try:
+        transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="requester",
+                                       actor_id=actor_id)
+        _close_transfer(session, transfer, status=TransferStatus.cancelled, actor_id=actor_id, at=at or utcnow())
+        audit.record(session, actor_id=actor_id, action="transfer.cancelled", entity="transfer_request",
+                     entity_id=transfer.id)
+        session.commit()
+    except errors.DomainError:
+        session.rollback()
+        raise
+    session.refresh(transfer)
     return transfer

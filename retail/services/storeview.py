@@ -31,6 +31,8 @@ from retail.models import (
     ReplenishmentOrder,
     ReplenishmentOrderLine,
     ReplenishmentRun,
+    SerialState,
+    SerialUnit,
     Shipment,
     ShipmentLine,
     ShipmentStatus,
@@ -39,6 +41,8 @@ from retail.models import (
     StockCountLine,
     SuggestedLine,
     TransferRequest,
+    TransferStatus,
+    User,
 )
 
 RATE_WEEKS = 13
@@ -70,6 +74,7 @@ class Delivery:
     expected_at: datetime | None
     lines: int
     units: int
+    origin: str | None = None  # the code of the warehouse or store it comes from
 
 
 def store(session: Session, store_id: int) -> Location:
@@ -135,16 +140,19 @@ def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[Sto
 
 
 def open_deliveries(session: Session, *, store_id: int) -> list[Delivery]:
+    """Shipments on their way to this store, from a warehouse or from another store (transfers)."""
     line = ShipmentLine.__table__.c
+    origin = Location.__table__.alias("origin")
     rows = session.execute(
         select(Shipment.id, Shipment.reference, Shipment.shipped_at, Shipment.expected_at,
-               func.count(line.id), func.coalesce(func.sum(line.quantity), 0))
+               func.count(line.id), func.coalesce(func.sum(line.quantity), 0), origin.c.code)
         .join(ShipmentLine, line.shipment_id == Shipment.id)
+        .outerjoin(origin, origin.c.id == Shipment.from_location_id)
         .where(Shipment.to_location_id == store_id, Shipment.status == ShipmentStatus.in_transit)
-        .group_by(Shipment.id, Shipment.reference, Shipment.shipped_at, Shipment.expected_at)
+        .group_by(Shipment.id, Shipment.reference, Shipment.shipped_at, Shipment.expected_at, origin.c.code)
         .order_by(Shipment.shipped_at)
     ).all()
-    return [Delivery(r[0], r[1], _aware(r[2]), _aware(r[3]), r[4], int(r[5])) for r in rows]
+    return [Delivery(r[0], r[1], _aware(r[2]), _aware(r[3]), r[4], int(r[5]), r[6]) for r in rows]
 
 
 def open_delivery(session: Session, *, store_id: int, shipment_id: int) -> tuple[Shipment, list[tuple]]:
@@ -233,18 +241,65 @@ def count_detail(session: Session, *, store_id: int, count_id: int) -> tuple[Sto
     return count, [tuple(r) for r in lines]
 
 
-def transfer_requests(session: Session, *, store_id: int, limit: int = 20) -> list[tuple]:
-    """Requests this store made or received: (request, product, other store)."""
+def transfer_requests(session: Session, *, store_id: int, incoming: bool | None = None,
+                      limit: int = 20) -> list[tuple]:
+    """Requests this store made (`incoming=False`), received as the origin (`incoming=True`) or both:
+    (request, product, other store's code, other store's name). Open requests first, then the newest,
+    so a request still waiting for an answer is never pushed off the page by old ones."""
     other = Location.__table__.alias("other")
+    if incoming is None:
+        mine = or_(TransferRequest.to_store_id == store_id, TransferRequest.from_store_id == store_id)
+    else:
+        mine = (TransferRequest.from_store_id if incoming else TransferRequest.to_store_id) == store_id
     rows = session.execute(
         select(TransferRequest, Product, other.c.code, other.c.name)
         .join(Product, Product.id == TransferRequest.product_id)
         .join(other, other.c.id == case((TransferRequest.to_store_id == store_id, TransferRequest.from_store_id),
                                         else_=TransferRequest.to_store_id))
-        .where(or_(TransferRequest.to_store_id == store_id, TransferRequest.from_store_id == store_id))
-        .order_by(TransferRequest.requested_at.desc()).limit(limit)
+        .where(mine)
+        .order_by(case((TransferRequest.status == TransferStatus.requested, 0), else_=1),
+                  TransferRequest.requested_at.desc(), TransferRequest.id.desc())
+        .limit(limit)
     ).all()
     return [tuple(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class TransferDetail:
+    request: TransferRequest
+    product: Product
+    origin: Location  # the store asked to send
+    destination: Location  # the store that asked
+    incoming: bool  # True when the store looking is the origin
+    on_hand_at_origin: int
+    serials_at_origin: list[str]  # in stock at the origin, for the origin's ship form (serialised SKUs)
+    shipment: Shipment | None
+    requested_by: str | None
+    acted_by: str | None
+
+
+def transfer_detail(session: Session, *, store_id: int, transfer_id: int) -> TransferDetail:
+    """A transfer request as one of its two stores sees it; NotFound for any other store."""
+    transfer = session.get(TransferRequest, transfer_id)
+    if transfer is None or store_id not in (transfer.from_store_id, transfer.to_store_id):
+        raise errors.NotFound(what="Transfer request", key=transfer_id)
+    product = session.get(Product, transfer.product_id)
+    origin, destination = session.get(Location, transfer.from_store_id), session.get(Location, transfer.to_store_id)
+    balance = session.get(StockBalance, (origin.id, product.id))
+    incoming = transfer.from_store_id == store_id
+    serials = []
+    if incoming and product.serialised and transfer.status == TransferStatus.requested:
+        serials = list(session.execute(
+            select(SerialUnit.serial).where(SerialUnit.location_id == origin.id, SerialUnit.product_id == product.id,
+                                            SerialUnit.state == SerialState.in_stock)
+            .order_by(SerialUnit.serial)).scalars())
+    names = dict(session.execute(select(User.id, User.name).where(
+        User.id.in_([i for i in (transfer.requested_by, transfer.acted_by) if i is not None]))).all())
+    return TransferDetail(
+        request=transfer, product=product, origin=origin, destination=destination, incoming=incoming,
+        on_hand_at_origin=balance.on_hand if balance else 0, serials_at_origin=serials,
+        shipment=session.get(Shipment, transfer.shipment_id) if transfer.shipment_id else None,
+        requested_by=names.get(transfer.requested_by), acted_by=names.get(transfer.acted_by))
 
 
 def stores_with_stock(session: Session, *, sku: str, exclude_store_id: int, limit: int = 10) -> list[tuple]:

@@ -36,6 +36,8 @@ MESSAGES = {
                               "%(requested)s cannot be returned."),
     "count_closed": N_("This stock count has already been decided."),
     "transfer_to_same_store": N_("Choose another store than your own."),
+    "transfer_closed": N_("Transfer request %(transfer)s can no longer be changed: it is %(status)s. Nothing was "
+                          "changed."),
     "wrong_password": N_("The current password is not correct."),
     "weak_password": N_("A password needs at least %(min_length)s characters."),
     "already_exists": N_("%(what)s %(key)s already exists."),
@@ -78,9 +80,19 @@ FIELDS = {
     "Shipment": N_("Delivery"),
     "Sale": N_("Sale"),
     "Stock count": N_("Stock count"),
+    "Transfer request": N_("Transfer request"),
     "User": N_("User"),
     "Store": N_("Store"),
     "Brand": N_("Brand"),
+}
+
+
+# The states of a transfer request, as the transfer pages name them (`transfer_closed`'s status).
+TRANSFER_STATUSES = {
+    "requested": N_("requested"),
+    "shipped": N_("shipped"),
+    "declined": N_("declined"),
+    "cancelled": N_("cancelled"),
 }
 
 
@@ -94,6 +106,8 @@ def message(code: str, params: dict | None = None) -> str:
     for key in ("field", "what"):
         if key in params and params[key] in FIELDS:
             params[key] = gettext(FIELDS[params[key]])
+    if code == "transfer_closed" and params.get("status") in TRANSFER_STATUSES:
+        params["status"] = gettext(TRANSFER_STATUSES[params["status"]])
     template = MESSAGES.get(code, MESSAGES["domain_error"])
     return gettext(template) % params
 

@@ -1,4 +1,5 @@
-"""Stock work in the back room: receive deliveries, count the shelf, demo units, transfer requests."""
+"""Stock work in the back room: receive deliveries, count the shelf, demo units, transfer requests
+(ask another store; as the origin, ship or decline what another store asked for; cancel one's own)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -150,5 +151,65 @@ def transfers(store):
     return render_template(
         "transfers.html", store=store, form=request.form if error else {"sku": sku}, error=error,
         holders=storeview.stores_with_stock(session, sku=sku, exclude_store_id=store.id) if sku else [],
-        requests=storeview.transfer_requests(session, store_id=store.id),
+        incoming=storeview.transfer_requests(session, store_id=store.id, incoming=True),
+        outgoing=storeview.transfer_requests(session, store_id=store.id, incoming=False),
         choices=storeview.product_choices(session, store_id=store.id)), 422 if error else 200
+
+
+def _transfer_page(store, transfer_id: int, *, error: str | None = None, form=None):
+    try:
+        detail = storeview.transfer_detail(db_session(), store_id=store.id, transfer_id=transfer_id)
+    except errors.NotFound:
+        abort(404)
+    return render_template("transfer.html", store=store, t=detail, error=error,
+                           form=form or {}), 422 if error else 200
+
+
+@bp.get("/transfers/<int:transfer_id>")
+@store_page
+def transfer(store, transfer_id: int):
+    return _transfer_page(store, transfer_id)
+
+
+def _act_on_transfer(store, transfer_id: int, verb, done):
+    """One decision on a request: the service decides (scope, state, stock); a refusal shows the page
+    again with the message and what was typed, a request of another store is 404, the wrong side 403."""
+    session = db_session()
+    try:
+        storeview.transfer_detail(session, store_id=store.id, transfer_id=transfer_id)
+    except errors.NotFound:
+        abort(404)
+    try:
+        result = verb(session)
+    except errors.Forbidden:
+        session.rollback()
+        abort(403)
+    except errors.DomainError as exc:
+        return _transfer_page(store, transfer_id, error=_refused(exc), form=request.form)
+    flash(done(result))
+    return redirect(url_for(".transfer", store_id=store.id, transfer_id=transfer_id))
+
+
+@bp.post("/transfers/<int:transfer_id>/ship")
+@store_page
+def ship_transfer(store, transfer_id: int):
+    return _act_on_transfer(store, transfer_id, lambda session: storeops.ship_transfer(
+        session, store_id=store.id, transfer_id=transfer_id, serials=text(request.form.get("serials")),
+        actor_id=me().id), lambda t: _("Shipped as %(reference)s: the other store receives it under its deliveries.",
+                                        reference=storeops.transfer_reference(t.id)))
+
+
+@bp.post("/transfers/<int:transfer_id>/decline")
+@store_page
+def decline_transfer(store, transfer_id: int):
+    return _act_on_transfer(store, transfer_id, lambda session: storeops.decline_transfer(
+        session, store_id=store.id, transfer_id=transfer_id, reason=text(request.form.get("reason")),
+        actor_id=me().id), lambda t: _("Transfer request %(number)s declined.", number=t.id))
+
+
+@bp.post("/transfers/<int:transfer_id>/cancel")
+@store_page
+def cancel_transfer(store, transfer_id: int):
+    return _act_on_transfer(store, transfer_id, lambda session: storeops.cancel_transfer(
+        session, store_id=store.id, transfer_id=transfer_id, actor_id=me().id),
+        lambda t: _("Transfer request %(number)s cancelled.", number=t.id))

@@ -22,12 +22,12 @@ def _counts(engine) -> tuple:
                      for t in (Movement, MissedSale, StockCount, TransferRequest))
 
 
-def store_urls(app, store_id: int, shipment_id: int, count_id: int) -> list[tuple[str, str]]:
+def store_urls(app, store_id: int, shipment_id: int, count_id: int, transfer_id: int) -> list[tuple[str, str]]:
     urls = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/stores/<int:store_id>"):
             continue
-        values = {"store_id": store_id, "shipment_id": shipment_id, "count_id": count_id}
+        values = {"store_id": store_id, "shipment_id": shipment_id, "count_id": count_id, "transfer_id": transfer_id}
         path = rule.rule
         for name, value in values.items():
             path = path.replace(f"<int:{name}>", str(value))
@@ -43,8 +43,15 @@ def held_count_b(session, world):
                                  reason="test", actor_id=world["staff_b"].id)
 
 
-def test_staff_of_store_a_cannot_open_or_post_to_store_b(app, client, world, held_count_b):
-    urls = store_urls(app, world["b"].id, world["delivery_b"].id, held_count_b.id)
+@pytest.fixture
+def transfer_of_b(session, world):
+    # B asks A for a carry case: open, so B could cancel it (A could ship it, through A's pages only).
+    return storeops.request_transfer(session, to_store_id=world["b"].id, from_store_code="S0001", sku="RK-CASE",
+                                     quantity=1, actor_id=world["staff_b"].id)
+
+
+def test_staff_of_store_a_cannot_open_or_post_to_store_b(app, client, world, held_count_b, transfer_of_b, session):
+    urls = store_urls(app, world["b"].id, world["delivery_b"].id, held_count_b.id, transfer_of_b.id)
     assert len(urls) >= 20
     sign_in(client, "staff@a.example.com")
     token = csrf_token(client, "/password")
@@ -59,6 +66,7 @@ def test_staff_of_store_a_cannot_open_or_post_to_store_b(app, client, world, hel
             wrong.append((method, path, response.status_code))
     assert wrong == []
     assert _counts(app.extensions["engine"]) == before
+    assert session.get(TransferRequest, transfer_of_b.id, populate_existing=True).status == "requested"
 
 
 def test_a_delivery_or_count_of_store_b_is_not_found_through_store_a(client, world, held_count_b):
