@@ -264,6 +264,14 @@ def transfer_requests(session: Session, *, store_id: int, incoming: bool | None 
     return [tuple(r) for r in rows]
 
 
+def transfers_to_answer(session: Session, *, store_id: int) -> int:
+    """Requests other stores made of this one that still wait for it to ship or decline."""
+    return session.execute(
+        select(func.count()).select_from(TransferRequest)
+        .where(TransferRequest.from_store_id == store_id, TransferRequest.status == TransferStatus.requested)
+    ).scalar_one()
+
+
 @dataclass(frozen=True)
 class TransferDetail:
     request: TransferRequest

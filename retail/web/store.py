@@ -37,6 +37,7 @@ def home(store):
         "home.html", store=store, lines=lines, sku=sku, forecast=forecast,
         at_risk=[line for line in lines if line.at_risk], aging=[line for line in lines if line.aging],
         deliveries=storeview.open_deliveries(session, store_id=store.id),
+        to_answer=storeview.transfers_to_answer(session, store_id=store.id),
         chart=weekly_bars(weeks, [(f.week, f.low, f.mean, f.high) for f in forecast], title=title),
         sold_recently=sum(units for _, units in weeks),
     )

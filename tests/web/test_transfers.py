@@ -189,3 +189,19 @@ def test_ship_and_cancel_submitted_at_once_one_wins_the_other_is_told(app, world
     else:
         assert f"調撥申請 {tid} 已無法更改：狀態為「已取消」" in page
         assert request.status == "cancelled" and on_hand(session, world, "b", "glasses").on_hand == 2
+
+
+def test_home_shows_the_origin_how_many_requests_wait_for_an_answer(client, world, session, request_from_b):
+    b = world["b"].id
+    sign_in(client, "staff@b.example.com")
+
+    def transfers_button() -> str:
+        home = client.get(f"/stores/{b}").get_data(as_text=True)
+        start = home.index(f'class="button" href="/stores/{b}/transfers">')
+        return home[start:home.index("</a>", start)]
+
+    assert "調撥" in transfers_button() and '<span class="badge">1</span>' in transfers_button()
+    staff_b = session.execute(select(User.id).where(User.email == "staff@b.example.com")).scalar_one()
+    storeops.decline_transfer(session, store_id=b, transfer_id=request_from_b.id, reason="display unit only",
+                              actor_id=staff_b)
+    assert "調撥" in transfers_button() and "badge" not in transfers_button()
