@@ -7,6 +7,7 @@ Each verb takes the session first and keyword-only plain values, and commits onc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -288,6 +289,18 @@ def transfer_reference(transfer_id: int) -> str:
     return f"TR-{transfer_id}"
 
 
+@contextmanager
+def _all_or_nothing(session: Session):
+    """One transaction for an answer to a transfer request: committed whole, or rolled back whole
+    when any step is refused (stock gone, a serial not here, the request already answered)."""
+    try:
+        yield
+        session.commit()
+    except errors.DomainError:
+        session.rollback()
+        raise
+
+
 def _transfer_to_act_on(session: Session, *, store_id: int, transfer_id: int, side: str,
                         actor_id: int) -> TransferRequest:
     """The request, when `store_id` is the store that may act on it: the origin (`side="origin"`, ship or
@@ -329,7 +342,7 @@ def ship_transfer(session: Session, *, store_id: int, transfer_id: int, serials:
     `TR-<id>` leaves the origin's stock for the requesting store's in-transit stock (`shipments.ship`),
     linked by `shipment_id`. Serialised SKUs need exactly the requested number of serials scanned, in
     stock at the origin. One transaction: if the stock or a serial is refused, nothing changes."""
-    try:
+    with _all_or_nothing(session):
         transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="origin",
                                        actor_id=actor_id)
         at = at or utcnow()
@@ -347,10 +360,6 @@ def ship_transfer(session: Session, *, store_id: int, transfer_id: int, serials:
                      entity_id=transfer.id, detail={"shipment": reference, "sku": product.sku,
                                                     "quantity": transfer.quantity,
                                                     "serials": scanned if product.serialised else []})
-        session.commit()
-    except errors.DomainError:
-        session.rollback()
-        raise
     session.refresh(transfer)
     return transfer
 
@@ -358,7 +367,7 @@ def ship_transfer(session: Session, *, store_id: int, transfer_id: int, serials:
 def decline_transfer(session: Session, *, store_id: int, transfer_id: int, reason: str, actor_id: int,
                      at: datetime | None = None) -> TransferRequest:
     """The origin store will not send the units; the reason is kept and shown to the requesting store."""
-    try:
+    with _all_or_nothing(session):
         transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="origin",
                                        actor_id=actor_id)
         reason = (reason or "").strip()[:240]
@@ -368,10 +377,6 @@ def decline_transfer(session: Session, *, store_id: int, transfer_id: int, reaso
                         decline_reason=reason)
         audit.record(session, actor_id=actor_id, action="transfer.declined", entity="transfer_request",
                      entity_id=transfer.id, detail={"reason": reason})
-        session.commit()
-    except errors.DomainError:
-        session.rollback()
-        raise
     session.refresh(transfer)
     return transfer
 
@@ -379,15 +384,11 @@ def decline_transfer(session: Session, *, store_id: int, transfer_id: int, reaso
 def cancel_transfer(session: Session, *, store_id: int, transfer_id: int, actor_id: int,
                     at: datetime | None = None) -> TransferRequest:
     """The requesting store withdraws its request, while it is still `requested`."""
-    try:
+    with _all_or_nothing(session):
         transfer = _transfer_to_act_on(session, store_id=store_id, transfer_id=transfer_id, side="requester",
                                        actor_id=actor_id)
         _close_transfer(session, transfer, status=TransferStatus.cancelled, actor_id=actor_id, at=at or utcnow())
         audit.record(session, actor_id=actor_id, action="transfer.cancelled", entity="transfer_request",
                      entity_id=transfer.id)
-        session.commit()
-    except errors.DomainError:
-        session.rollback()
-        raise
     session.refresh(transfer)
     return transfer
