@@ -155,3 +155,33 @@ def test_every_store_page_fits_a_phone(page, served_db, shots):
         shots(page, name)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(Movement)).scalar() == movements_before
+
+
+def test_origin_store_ships_a_transfer_request_by_scanning_the_serial(page, served_db, shots):
+    """Store A asks store B for one pair; B's staff (Traditional Chinese) find it from their home
+    page, scan the unit and ship it on a phone; the shipment is on its way to A with that serial."""
+    from retail.models import TransferRequest
+    from retail.services import storeops
+
+    _url, engine, world = served_db
+    with Session(engine) as s:
+        request = storeops.request_transfer(s, to_store_id=world["a"].id, from_store_code=world["b"].code,
+                                            sku="RK-MAX2-BLK", quantity=1, note="customer waiting",
+                                            actor_id=world["staff"].id)
+        tid, b_on_hand = request.id, s.get(StockBalance, (world["b"].id, world["glasses"].id)).on_hand
+    sign_in(page, "staff@b.example.com")
+    page.click(f"a.button[href='/stores/{world['b'].id}/transfers']")
+    page.click(f"a[href='/stores/{world['b'].id}/transfers/{tid}']")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.fill("textarea[name=serials]", "SN-B2\n")
+    shots(page, "20-transfer-to-ship")
+    page.click("form#ship button")
+    page.wait_for_selector(".flash")
+    shots(page, "21-transfer-shipped")
+    with Session(engine) as s:
+        transfer = s.get(TransferRequest, tid)
+        assert transfer.status == "shipped"
+        shipment = s.get(Shipment, transfer.shipment_id)
+        assert (shipment.reference, shipment.to_location_id) == (f"TR-{tid}", world["a"].id)
+        assert s.get(SerialUnit, "SN-B2").state == "in_transit"
+        assert s.get(StockBalance, (world["b"].id, world["glasses"].id)).on_hand == b_on_hand - 1
