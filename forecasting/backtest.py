@@ -22,6 +22,7 @@ from scipy import sparse
 
 from forecasting import baselines, metrics
 from forecasting.aggregate import aggregate
+from forecasting.classify import demand_classes
 from forecasting.core import forecast
 from forecasting.distribution import count_quantiles, excess_dispersion
 from forecasting.validation import check_products, check_sales, check_stores, quantile_columns
@@ -29,6 +30,7 @@ from forecasting.validation import check_products, check_sales, check_stores, qu
 LEVELS = {"store_sku": ["store", "sku"], "sku_province": ["sku", "province"], "sku_network": ["sku"],
           "brand_network": ["brand"]}
 OURS = "ours"
+CLASS_LEVELS = ("store_sku", "sku_network")  # scored by demand class too (backtest_classes.csv)
 
 
 def read_table(data: Path, name: str) -> pd.DataFrame:
@@ -47,14 +49,14 @@ def load_world(data: str | Path):
 
 def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False,
         baseline_names=None, options=None):
-    """Score every method on every level; returns (table, examples for the plot).
+    """Score every method on every level; returns (table, table by demand class, examples for the plot).
 
     `baseline_names` limits the baselines (default: all); `options` go to `forecast`.
     """
     methods = {**baselines.BASELINES, **baselines.statsforecast_baselines()}
     if baseline_names is not None:
         methods = {k: v for k, v in methods.items() if k in baseline_names}
-    rows, examples = [], None
+    rows, class_rows, examples = [], [], None
     for win in windows(sales, products, stores, folds=folds, horizon=horizon):
         fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
         hist, act, revenue = win.history, win.actual, win.revenue
@@ -72,10 +74,29 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
                 scored[name] = _baseline(method, h, weeks[:origin], horizon, quantiles)
             for name, (mean, qs) in scored.items():
                 rows.append(_score(level, name, fold, h, a, w, mean, qs, quantiles))
+            if level in CLASS_LEVELS:
+                kinds = demand_classes(h)
+                for kind in np.unique(kinds[w > 0]):
+                    k = kinds == kind
+                    for name, (mean, qs) in scored.items():
+                        row = _score(level, name, fold, h[k], a[k], w[k], mean[k], qs[k], quantiles)
+                        class_rows.append({**row, "class": kind, "series": int(k.sum()), "weight": w[k].sum()})
             if level == "sku_network" and fold == 1:
                 examples = (labels, weeks, h, a, *scored[OURS], origin)
     table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
-    return table.drop(columns="fold").reset_index(), examples
+    return table.drop(columns="fold").reset_index(), _by_class(class_rows), examples
+
+
+def _by_class(rows) -> pd.DataFrame:
+    """Scores by demand class (fold means), with each class's share of the level's weight."""
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    total = frame.groupby(["level", "method", "fold"])["weight"].transform("sum")
+    frame["weight_share"] = frame["weight"] / total
+    keys = ["level", "class", "method"]
+    out = frame.groupby(keys, sort=False).mean(numeric_only=True).drop(columns=["fold", "weight"]).reset_index()
+    return out[[*keys, "series", "weight_share", "wrmsse", "wmsse", "wspl", "bias"]]
 
 
 @dataclass(frozen=True)
@@ -192,13 +213,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     quantiles = tuple(float(q) for q in args.quantiles.split(","))
     sales, products, stores = load_world(args.data)
-    table, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
+    table, by_class, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
                           quantiles=quantiles, progress=not args.json,
                           baseline_names=() if args.no_baselines else None,
                           options={"method": args.method} if args.method else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)
+    by_class.to_csv(out / "backtest_classes.csv", index=False)
     if examples is not None:
         plot(examples, out / "backtest.png")
     if args.json:
@@ -208,7 +230,8 @@ def main(argv=None) -> int:
             for level, part in table.groupby("level", sort=False):
                 print(f"\n== {level} ==")
                 print(part.drop(columns="level").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-        print(f"\nwrote {out / 'backtest.csv'} and {out / 'backtest.png'}", file=sys.stderr)
+        print(f"\nwrote {out / 'backtest.csv'}, {out / 'backtest_classes.csv'} and {out / 'backtest.png'}",
+              file=sys.stderr)
     return 0
 
 

@@ -3,8 +3,10 @@
 import json
 
 import numpy as np
+import pandas as pd
 
 from forecasting import backtest, metrics
+from forecasting.classify import demand_classes
 from tests.forecasting.synthetic import demo_like
 
 
@@ -22,6 +24,10 @@ def test_backtest_writes_table_plot_and_json(tmp_path, capsys):
     }
     assert set(rows[0]) >= {"level", "method", "wrmsse", "wspl", "bias", "wmsse", "p50", "p80", "p95"}
     assert (out / "backtest.csv").exists() and (out / "backtest.png").stat().st_size > 0
+    classes = pd.read_csv(out / "backtest_classes.csv")
+    assert set(classes["level"]) <= {"store_sku", "sku_network"} and "ours" in set(classes["method"])
+    shares = classes[classes["method"] == "ours"].groupby("level")["weight_share"].sum()
+    assert np.allclose(shares, 1.0)
 
 
 def test_calibration_reports_shares_below_and_at_or_below():
@@ -73,3 +79,14 @@ def test_backtest_compares_methods_of_ours_without_baselines(tmp_path, capsys):
         assert {r["method"] for r in rows} == {"ours"}
         scores[method] = {r["level"]: r["wrmsse"] for r in rows}
     assert scores["lifecycle"] != scores["level"]
+
+
+def test_demand_classes_follow_syntetos_boylan_cut_offs():
+    history = np.array([
+        [0, 0, 3, 3, 3, 3, 3, 3],  # sells every week from the first sale, same size: smooth
+        [0, 1, 9, 1, 9, 1, 9, 1],  # every week, sizes vary (CV^2 0.64): erratic
+        [0, 2, 0, 0, 2, 0, 0, 2],  # a sale every 3 weeks, same size: intermittent
+        [1, 0, 0, 9, 0, 0, 1, 0],  # rare and uneven: lumpy
+        [0, 0, 0, 0, 0, 0, 0, 0],  # never sold
+    ])
+    assert list(demand_classes(history)) == ["smooth", "erratic", "intermittent", "lumpy", "no_sales"]
