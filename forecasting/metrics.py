@@ -33,11 +33,15 @@ def _normalised(weight: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return w / w.sum() if w.sum() > 0 else w
 
 
-def wrmsse(history, actual, mean, weight) -> float:
+def _msse(history, actual, mean, weight) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised weights and the mean squared scaled error of each series."""
     sq, _ = scales(history)
-    w = _normalised(weight, sq)
-    rmsse = np.sqrt(((actual - mean) ** 2).mean(axis=1) / np.where(sq > 0, sq, 1.0))
-    return float((w * rmsse).sum())
+    return _normalised(weight, sq), ((actual - mean) ** 2).mean(axis=1) / np.where(sq > 0, sq, 1.0)
+
+
+def wrmsse(history, actual, mean, weight) -> float:
+    w, msse = _msse(history, actual, mean, weight)
+    return float((w * np.sqrt(msse)).sum())
 
 
 def wmsse(history, actual, mean, weight) -> float:
@@ -47,9 +51,8 @@ def wmsse(history, actual, mean, weight) -> float:
     (for a series that most likely sells nothing in the horizon it is smallest at zero),
     so this is the form of the squared error that ranks forecasts of the mean.
     """
-    sq, _ = scales(history)
-    w = _normalised(weight, sq)
-    return float((w * ((actual - mean) ** 2).mean(axis=1) / np.where(sq > 0, sq, 1.0)).sum())
+    w, msse = _msse(history, actual, mean, weight)
+    return float((w * msse).sum())
 
 
 def pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> np.ndarray:

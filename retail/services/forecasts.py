@@ -6,11 +6,12 @@ inserted; a run for a start week that already exists is returned, not repeated.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 import forecasting
@@ -120,10 +121,6 @@ def ledger_next_week(session: Session) -> date | None:
     the frame's, and no run exists for it (runs are made from the frame, and the ledger only
     grows), so it is used only to find a run already stored.
     """
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy import func
-
     from retail.demo.frames import DEFAULT_TIMEZONE
 
     m = Movement.__table__.c
@@ -141,8 +138,6 @@ def ledger_next_week(session: Session) -> date | None:
 
 
 def _as_utc(ts):
-    from datetime import UTC
-
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
 
