@@ -135,3 +135,29 @@ class CountedSerialsNotHere(DomainError):
 class TransferClosed(DomainError):
     code = "transfer_closed"
     message = "Transfer request {transfer} is already {status}."
+
+
+# Bounded input (retail/parsing.py): every value a form, a POS file or the API carries has a limit.
+class TooMany(DomainError):
+    code = "too_many"
+    message = "At most {limit} {field} at a time."
+
+
+class TooLong(DomainError):
+    code = "too_long"
+    message = "{field} may have at most {max_length} characters."
+
+
+class SerialTooLong(DomainError):
+    code = "serial_too_long"
+    message = "Serial number {serial} is longer than {max_length} characters."
+
+
+class InvalidMoney(DomainError):
+    code = "invalid_money"
+    message = "{value} is not a valid amount for {field} (at most 10 digits and 2 decimals, not negative)."
+
+
+class InvalidDate(DomainError):
+    code = "invalid_date"
+    message = "{value} is not a valid date for {field} (years 2000 to 2100)."

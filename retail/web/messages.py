@@ -54,6 +54,14 @@ MESSAGES = {
     "duplicate_row": N_("This row repeats row %(first)s."),
     "invalid_pos_file": N_("The file has %(count)s invalid row(s): nothing was imported. Correct them and "
                            "upload the file again."),
+    # Bounded input (retail/parsing.py) and bounded POS files
+    "too_many": N_("Too many at once: at most %(limit)s at a time."),
+    "too_long": N_("Too long: at most %(max_length)s characters."),
+    "serial_too_long": N_("Serial number %(serial)s is too long: at most %(max_length)s characters."),
+    "invalid_money": N_("%(value)s is not an amount: at most 10 digits and 2 decimals, not negative."),
+    "invalid_date": N_("%(value)s is not a date between the years 2000 and 2100 (for example 2026-11-20 14:05)."),
+    "too_many_columns": N_("A file may have at most %(max)s columns."),
+    "file_too_large": N_("The file is too large: at most %(max)s MB unpacked. Split it."),
 }
 
 # Field names, as the forms label them.
