@@ -103,7 +103,7 @@ def build_world(*, seed: int, n_stores: int, start: date, end: date, progress: b
 
 
 def main(argv: list[str] | None = None) -> None:
-    from retail.demo.frames import export_frames
+    from retail.services.exports import export_frames
 
     parser = argparse.ArgumentParser(description="Generate the demo world and export forecasting frames.")
     parser.add_argument("--stores", type=int, default=3000)

@@ -1,20 +1,22 @@
 """The database as the frames the forecasting library reads: weekly sales, products, stores.
 
 One path for every reader (the `demo export` command, the forecast run, the simulation's input):
-the ledger is read once with plain SQL and turned into frames by `retail.demo.frames`, the same
-code that serves the generated world, so a world exported from the database and the world as
-generated give the same files.
+the ledger is read once with plain SQL and turned into frames by `export_frames`, the same
+code that serves the generated demo world, so a world exported from the database and the world as
+generated give the same files. Weeks follow the one week rule of `retail.services.weekly_sales`.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from retail.demo.frames import export_frames
 from retail.models import Brand, Location, Movement, Product
+from retail.services.weekly_sales import weekly_sales
 
 
 def read_world(engine: Engine) -> SimpleNamespace:
@@ -50,6 +52,36 @@ def read_world(engine: Engine) -> SimpleNamespace:
     })
     return SimpleNamespace(brands=brands, products=products, stores=stores.reset_index(drop=True),
                            movements=movements)
+
+
+def export_frames(world) -> dict[str, pd.DataFrame]:
+    """The three frames the forecasting library reads: sales, products and stores.
+
+    `world` holds brands, products, stores and movements in the generator's column names: the
+    generated demo world, or the database as `read_world` returns it.
+    """
+    brands = world.brands.set_index("code")
+    p = world.products
+    products = pd.DataFrame({
+        "sku": p["sku"],
+        "brand": p["brand_code"],
+        "category": p["category"],
+        "launch_date": pd.to_datetime(p["launch_date"]).astype("datetime64[ns]"),
+        "eol_date": pd.to_datetime(p["eol_date"]).astype("datetime64[ns]"),
+        "list_price": p["list_price_cny"].astype(np.int64),
+        "unit_cost": p["wholesale_cost_cny"].astype(np.int64),
+        "currency": "CNY",
+        "pack_size": p["pack_size"].astype(np.int64),
+        "lead_time_weeks": p["brand_code"].map(brands["lead_time_days"]).map(lambda d: math.ceil(d / 7)).astype(np.int64),
+        "moq": p["brand_code"].map(brands["moq"]).astype(np.int64),
+    })
+    s = world.stores
+    stores = pd.DataFrame({
+        "store": s["code"], "province": s["province"], "city": s["city"], "tier": s["city_tier"].astype(np.int64),
+        "market": s["market"], "currency": s["currency"], "size_class": s["size_class"],
+        "partnership": s["partnership"], "dc": s["dc_code"],
+    })
+    return {"sales": weekly_sales(world.movements, world.stores), "products": products, "stores": stores}
 
 
 def forecasting_frames(engine: Engine) -> dict[str, pd.DataFrame]:

@@ -6,8 +6,7 @@ inserted; a run for a start week that already exists is returned, not repeated.
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,8 @@ from sqlmodel import Session
 import forecasting
 from retail.models import Brand, ForecastRun, ForecastSeries, Location, LocationKind, Movement, Product
 from retail.services import audit
+from retail.services.weekly_sales import DEFAULT_TIMEZONE, SALES_COLUMNS, week_start
+from retail.services.weekly_sales import weekly_sales as ledger_weekly_sales
 
 BATCH = 5000
 QUANTILES = (0.5, 0.8, 0.95)
@@ -45,9 +46,8 @@ def master_frames(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def weekly_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
-    """store, sku, week, units, in_stock from the ledger (retail.demo.frames.weekly_sales on the movements)."""
-    from retail.demo.frames import weekly_sales as frames_weekly_sales
-
+    """store, sku, week, units, in_stock from the ledger: `retail.services.weekly_sales` on the store movements,
+    weeks by the store's local Monday."""
     m = Movement.__table__.c
     rows = session.execute(
         select(m.ts, Location.code.label("location"), Product.sku, m.kind, m.quantity)
@@ -56,8 +56,8 @@ def weekly_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
     ).all()
     movements = pd.DataFrame(rows, columns=["ts", "location", "sku", "kind", "quantity"])
     if movements.empty:
-        return pd.DataFrame(columns=["store", "sku", "week", "units", "in_stock"])
-    return frames_weekly_sales(movements, stores.rename(columns={"store": "code"}))
+        return pd.DataFrame(columns=SALES_COLUMNS)
+    return ledger_weekly_sales(movements, stores.rename(columns={"store": "code"}))
 
 
 def run_forecast(
@@ -121,24 +121,17 @@ def ledger_next_week(session: Session) -> date | None:
     the frame's, and no run exists for it (runs are made from the frame, and the ledger only
     grows), so it is used only to find a run already stored.
     """
-    from retail.demo.frames import DEFAULT_TIMEZONE
-
     m = Movement.__table__.c
     last = session.execute(select(func.max(m.ts))).scalar_one_or_none()
     if last is None:
         return None
-    days = [_as_utc(last).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()]
+    weeks = [week_start(last, DEFAULT_TIMEZONE)]
     per_zone = session.execute(
         select(Location.timezone, func.max(m.ts)).join(Location, Location.id == m.location_id)
         .where(Location.kind == LocationKind.store).group_by(Location.timezone)
     ).all()
-    days += [_as_utc(ts).astimezone(ZoneInfo(tz or DEFAULT_TIMEZONE)).date() for tz, ts in per_zone if ts]
-    day = max(days)
-    return day - timedelta(days=day.weekday()) + timedelta(weeks=1)
-
-
-def _as_utc(ts):
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+    weeks += [week_start(ts, tz) for tz, ts in per_zone if ts]
+    return max(weeks) + timedelta(weeks=1)
 
 
 def latest_run(session: Session) -> ForecastRun | None:

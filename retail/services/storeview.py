@@ -44,6 +44,7 @@ from retail.models import (
     TransferStatus,
     User,
 )
+from retail.services.weekly_sales import local_midnight, week_start
 
 RATE_WEEKS = 13
 REVIEW_AND_SAFETY_WEEKS = 2.0
@@ -169,18 +170,20 @@ def open_delivery(session: Session, *, store_id: int, shipment_id: int) -> tuple
 
 def weekly_sales(session: Session, *, store_id: int, as_of: datetime, weeks: int = 12,
                  sku: str | None = None) -> list[tuple[date, int]]:
-    """Units sold per week (weeks start on Monday, UTC), oldest first, the current week last."""
-    this_monday = as_of.date() - timedelta(days=as_of.weekday())
+    """Units sold per week, oldest first, the current week last. Weeks start on the store's local Monday
+    (`weekly_sales.week_start`), the week rule of the forecast and the export."""
+    location = session.get(Location, store_id)
+    timezone = location.timezone if location is not None else None
+    this_monday = week_start(as_of, timezone)
     start = this_monday - timedelta(weeks=weeks - 1)
     query = select(Movement.ts, Movement.quantity).where(
         Movement.location_id == store_id, Movement.kind == MovementKind.sale,
-        Movement.ts >= datetime.combine(start, datetime.min.time(), tzinfo=as_of.tzinfo), Movement.ts <= as_of)
+        Movement.ts >= local_midnight(start, timezone), Movement.ts <= as_of)
     if sku:
         query = query.join(Product, Product.id == Movement.product_id).where(Product.sku == sku)
     buckets = {start + timedelta(weeks=i): 0 for i in range(weeks)}
     for ts, quantity in session.execute(query):
-        day = ts.date()
-        buckets[day - timedelta(days=day.weekday())] += -quantity
+        buckets[week_start(ts, timezone)] += -quantity
     return sorted(buckets.items())
 
 
@@ -346,7 +349,11 @@ class ForecastWeek:
 
 def forecast(session: Session, *, store_id: int, sku: str, as_of: datetime) -> list[ForecastWeek]:
     """The latest stored forecast of a SKU at the store: weekly mean and the band between the lowest
-    and highest stored quantiles; [] when the forecasting job has stored none for it."""
+    and highest stored quantiles; [] when the forecasting job has stored none for it.
+
+    Its weeks are the run's: `run_forecast` starts the week after the last week of
+    `forecasts.weekly_sales`, so they are local Mondays (`weekly_sales.week_start`) like the bars of
+    `weekly_sales` above, and the band continues the chart on the same week rule."""
     # The latest run first, then its series by primary key (run, store, product): a lookup, not a scan.
     run = session.execute(select(ForecastRun.id, ForecastRun.start_week)
                           .order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc()).limit(1)).first()

@@ -7,9 +7,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from retail.db import new_session
-from retail.demo.frames import export_frames
 from retail.demo.generate import generate_world
 from retail.models import Location, Movement, SerialUnit, StockBalance
+from retail.services.exports import export_frames
 
 STORES = 25
 

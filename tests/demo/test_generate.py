@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from retail.demo.catalogue import ean13_check_digit
-from retail.demo.frames import export_frames, weekly_sales
 from retail.demo.generate import HISTORY_END, HISTORY_START, World, generate_world
+from retail.services.exports import export_frames
+from retail.services.weekly_sales import weekly_sales
 
 SMALL = 60
 

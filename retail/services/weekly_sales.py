@@ -1,12 +1,19 @@
-"""Frames for forecasting, computed from a stock ledger with pandas and numpy only.
+"""Weekly sales from the stock ledger, and the one week rule every reader uses.
 
-`weekly_sales` serves both the generated world and a ledger exported from the database,
-so it relies on nothing but the columns ts, location, sku, kind and quantity.
+The week rule: a movement belongs to the week that starts on the Monday of the store's local
+calendar (its `timezone`, Asia/Shanghai when unknown), never the UTC Monday. `week_start` states
+it for one timestamp; `weekly_sales` applies it to a whole ledger (vectorised, same answer). The
+store home chart, the forecast input and the export all count weeks this way, so a sale at 23:30
+on a Sunday in Shanghai (15:30 UTC) belongs to the week that ends that Sunday everywhere.
+
+Pure pandas and numpy: `weekly_sales` serves both the generated demo world and a ledger read
+from the database, so it relies on nothing but the columns ts, location, sku, kind and quantity.
 """
 
 from __future__ import annotations
 
-import math
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -14,6 +21,23 @@ import pandas as pd
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SALES_COLUMNS = ["store", "sku", "week", "units", "in_stock"]
 CHUNKS = 16
+
+
+def local_day(ts_utc: datetime, timezone: str | None) -> date:
+    """The calendar day of a UTC instant in the store's time zone (a naive timestamp is UTC)."""
+    ts = ts_utc.replace(tzinfo=UTC) if ts_utc.tzinfo is None else ts_utc
+    return ts.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE)).date()
+
+
+def week_start(ts_utc: datetime, timezone: str | None) -> date:
+    """The week rule: the Monday of the store's local week holding `ts_utc` (a naive timestamp is UTC)."""
+    day = local_day(ts_utc, timezone)
+    return day - timedelta(days=day.weekday())
+
+
+def local_midnight(day: date, timezone: str | None) -> datetime:
+    """The UTC instant at which `day` begins in the store's time zone: the lower bound of a local week."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone or DEFAULT_TIMEZONE)).astimezone(UTC)
 
 
 def _local_days(ts: pd.Series, timezone: pd.Series) -> np.ndarray:
@@ -27,7 +51,10 @@ def _local_days(ts: pd.Series, timezone: pd.Series) -> np.ndarray:
 
 
 def _week(day: np.ndarray) -> np.ndarray:
-    """ISO week number counted from the week of 1970-01-01 (day 4, 1970-01-05, is a Monday)."""
+    """ISO week number counted from the week of 1970-01-01 (day 4, 1970-01-05, is a Monday).
+
+    With `_local_days` this is `week_start` for a whole column: week w starts on day w * 7 - 3.
+    """
     return (day + 3) // 7
 
 
@@ -147,29 +174,3 @@ def _empty() -> pd.DataFrame:
         "week": np.array([], dtype="datetime64[ns]"), "units": np.array([], dtype=np.int64),
         "in_stock": np.array([], dtype=float),
     })
-
-
-def export_frames(world) -> dict[str, pd.DataFrame]:
-    """The three frames the forecasting library reads: sales, products and stores."""
-    brands = world.brands.set_index("code")
-    p = world.products
-    products = pd.DataFrame({
-        "sku": p["sku"],
-        "brand": p["brand_code"],
-        "category": p["category"],
-        "launch_date": pd.to_datetime(p["launch_date"]).astype("datetime64[ns]"),
-        "eol_date": pd.to_datetime(p["eol_date"]).astype("datetime64[ns]"),
-        "list_price": p["list_price_cny"].astype(np.int64),
-        "unit_cost": p["wholesale_cost_cny"].astype(np.int64),
-        "currency": "CNY",
-        "pack_size": p["pack_size"].astype(np.int64),
-        "lead_time_weeks": p["brand_code"].map(brands["lead_time_days"]).map(lambda d: math.ceil(d / 7)).astype(np.int64),
-        "moq": p["brand_code"].map(brands["moq"]).astype(np.int64),
-    })
-    s = world.stores
-    stores = pd.DataFrame({
-        "store": s["code"], "province": s["province"], "city": s["city"], "tier": s["city_tier"].astype(np.int64),
-        "market": s["market"], "currency": s["currency"], "size_class": s["size_class"],
-        "partnership": s["partnership"], "dc": s["dc_code"],
-    })
-    return {"sales": weekly_sales(world.movements, world.stores), "products": products, "stores": stores}
