@@ -19,6 +19,7 @@ Bounds (module constants, chosen to fit every column they end up in):
     MAX_INTEGER     2,147,483,647  any whole number stored as INTEGER (ids, settings)
     MAX_NUMBER_TEXT         20   characters of a number typed as text (sign, digits, ".0")
     MAX_SERIALS            500   serial numbers in one request
+    MAX_LINES            2,000   lines (one per SKU) in one form or request: a count, an order
     MAX_SERIAL_LENGTH       40   characters of one serial (SerialUnit.serial is VARCHAR(40))
     MAX_SERIALS_TEXT    32,768   characters of a serials field, before it is split
     MAX_TEXT_LENGTH        240   characters of a note or reason (Movement.note is VARCHAR(240))
@@ -48,6 +49,7 @@ MAX_QUANTITY = 100_000
 MAX_INTEGER = 2_147_483_647
 MAX_NUMBER_TEXT = 20
 MAX_SERIALS = 500
+MAX_LINES = 2_000
 MAX_SERIAL_LENGTH = 40
 MAX_SERIALS_TEXT = 32_768
 MAX_TEXT_LENGTH = 240
