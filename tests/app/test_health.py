@@ -20,16 +20,21 @@ def test_readyz_reports_the_migration_on_both_backends(client):
     assert body["database"] == "ok" and body["migration"]
 
 
-def test_readyz_refuses_an_unmigrated_database(tmp_path):
+def test_readyz_refuses_an_unmigrated_database(tmp_path, capsys):
     app = create_app(Settings(env="test", database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
     response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.get_json()["migration"] is None
+    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+    logged = capsys.readouterr().out
+    assert '"migration": null' in logged and '"expected"' in logged  # the detail is in the log only
 
 
-def test_readyz_refuses_an_unreachable_database():
+def test_readyz_refuses_an_unreachable_database_and_tells_only_the_log(capsys):
     app = create_app(Settings(env="test", database_url="postgresql://nobody@127.0.0.1:1/none"))
     response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
+    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+    assert "OperationalError" not in response.get_data(as_text=True)  # no exception names to anyone
+    logged = capsys.readouterr().out
+    assert '"database": "unreachable"' in logged and "OperationalError" in logged
 
 
 def test_request_id_is_echoed_or_made(client):
