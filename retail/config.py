@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +24,26 @@ class Settings(BaseSettings):
     # COOKIE_SECURE: send the session cookie over HTTPS only. Default: on in production
     # (behind TLS), off in development and test (plain http://127.0.0.1).
     cookie_secure: bool | None = None
+    # TRUSTED_PROXIES: how many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto.
+    # 0 (the default) ignores those headers; behind one load balancer set 1, or every client shares its address.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # A signed-in session ends after SESSION_IDLE_MINUTES without a request, and SESSION_LIFETIME_HOURS
+    # after sign-in whatever happens (shared shop devices).
+    session_idle_minutes: int = Field(default=480, ge=1)
+    session_lifetime_hours: int = Field(default=12, ge=1)
 
     @model_validator(mode="after")
     def _secret_required_outside_development(self) -> Settings:
         if self.env not in ("development", "test") and not self.secret_key:
             raise ValueError("SECRET_KEY must be set when APP_ENV is not development or test")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_required_in_production(self) -> Settings:
+        # Without Redis every gunicorn worker counts sign-in attempts on its own: the limits multiply.
+        if self.env == "production" and not self.redis_url:
+            raise ValueError("REDIS_URL must be set when APP_ENV is production: the sign-in rate limits "
+                             "are shared by every worker through Redis (redis://host:6379/0)")
         return self
 
     @property

@@ -240,6 +240,9 @@ class User(SQLModel, table=True):
     language: str = Field(default="zh_Hans", max_length=8)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UtcDateTime(nullable=False))
+    # Part of every sign-in session's id: raising it (sign-out, deactivation, password change) revokes
+    # every copy of every session of this person at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AuditLog(SQLModel, table=True):

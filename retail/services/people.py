@@ -34,6 +34,7 @@ def change_password(session: Session, *, user_id: int, current: str, new: str) -
         raise errors.WrongPassword()
     _check_password(new)
     user.password_hash = accounts.hash_password(new)
+    user.session_version = (user.session_version or 0) + 1  # every session opened with the old password ends
     audit.record(session, actor_id=user.id, action="user.password_changed", entity="user", entity_id=user.id)
     session.commit()
     return user
@@ -114,6 +115,7 @@ def update_user(session: Session, *, user_id: int, name: str, role: str, store_c
 def deactivate_user(session: Session, *, user_id: int, actor_id: int | None = None) -> User:
     user = _user(session, user_id)
     user.active = False
+    user.session_version = (user.session_version or 0) + 1  # revoked for good, even if reactivated later
     audit.record(session, actor_id=actor_id, action="user.deactivated", entity="user", entity_id=user.id)
     session.commit()
     return user

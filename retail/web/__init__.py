@@ -10,7 +10,7 @@ from retail.config import Settings
 def register(app: Flask, settings: Settings) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from retail.web import access, i18n
+    from retail.web import access, i18n, security
     from retail.web.admin import bp as admin_bp
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
@@ -30,3 +30,4 @@ def register(app: Flask, settings: Settings) -> None:
     for blueprint in (auth_bp, store_bp, sales_bp, stock_bp, replenishment_bp, pos_bp, admin_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
+    security.init_app(app, settings)

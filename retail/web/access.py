@@ -1,21 +1,28 @@
 """Sign-in sessions (Flask-Login) and the store scope of every store page.
 
 The rules themselves live in `retail.services.access`; this module only applies them to requests.
-A session is bound to the password it was opened with: changing the password signs out other devices.
+A session's id names the user, their session version and a keyed fingerprint of both and the password
+hash. Signing out, deactivation and a password change raise the version, which revokes every copy of
+every session of that person (a cookie copied off a shared shop device included). A session also ends
+after `SESSION_IDLE_MINUTES` without a request and `SESSION_LIFETIME_HOURS` after sign-in.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
+import time
+from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
-from flask_login import LoginManager, UserMixin, current_user, login_required
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from retail import errors
 from retail.app import db_session
 from retail.models import User
 from retail.services import access, storeview
+from retail.web.security import safe_path
 
 
 class SignedIn(UserMixin):
@@ -25,30 +32,66 @@ class SignedIn(UserMixin):
         self.record = user
 
     def get_id(self) -> str:
-        return f"{self.record.id}:{_fingerprint(self.record)}"
+        return f"{self.record.id}:{self.record.session_version or 0}:{_fingerprint(self.record)}"
 
 
 def _fingerprint(user: User) -> str:
-    """Changes with the password hash, reveals nothing of it."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+    """Keyed by the app's secret and bound to the user, their session version and password hash:
+    different for every person (with or without a password), reveals nothing of the hash."""
+    message = f"{user.id}:{user.session_version or 0}:{user.password_hash or ''}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def _load(session_id: str) -> SignedIn | None:
-    user_id, _, fingerprint = (session_id or "").partition(":")
-    if not user_id.isdigit():
+    user_id, version, fingerprint = ((session_id or "").split(":") + ["", ""])[:3]
+    if not (user_id.isdigit() and version.isdigit() and len(user_id) < 12):
         return None
     user = db_session().get(User, int(user_id))
-    if user is None or not user.active or _fingerprint(user) != fingerprint:
+    if user is None or not user.active or int(version) != (user.session_version or 0):
+        return None
+    if not hmac.compare_digest(_fingerprint(user), fingerprint):
         return None
     return SignedIn(user)
 
 
+def _now() -> float:
+    return time.time()
+
+
+def start_session(user: User) -> None:
+    """Sign in with a fresh session: nothing of the anonymous one survives (its CSRF token included)."""
+    session.clear()
+    login_user(SignedIn(user), remember=False)
+    session["signed_in_at"] = session["seen_at"] = int(_now())
+
+
+def _expire_idle_sessions(idle: int, lifetime: int):
+    def check() -> None:
+        if "_user_id" not in session:
+            return
+        now = int(_now())
+        signed_in_at, seen_at = session.get("signed_in_at"), session.get("seen_at")
+        if (not isinstance(signed_in_at, int) or not isinstance(seen_at, int)
+                or now - seen_at > idle or now - signed_in_at > lifetime):
+            logout_user()
+            session.clear()
+        elif now - seen_at >= 60:  # re-signed at most once a minute, not on every request
+            session["seen_at"] = now
+
+    return check
+
+
 def init_app(app: Flask) -> None:
+    settings = app.config["SETTINGS"]
+    idle, lifetime = settings.session_idle_minutes * 60, settings.session_lifetime_hours * 3600
+    # The cookie's own signature expires too: a session unused for the idle time is refused even unread.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=min(idle, lifetime))
     manager = LoginManager(app)
     manager.user_loader(_load)
     manager.login_view = "auth.login"
     manager.login_message = None
     manager.session_protection = "basic"
+    app.before_request(_expire_idle_sessions(idle, lifetime))
 
     @app.errorhandler(CSRFError)
     def _csrf(_error):
@@ -100,8 +143,8 @@ def me() -> User:
 
 
 def next_url(default: str) -> str:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    """The `?next=` page if it is a path on this site (`security.safe_path`), else `default`."""
+    return safe_path(request.args.get("next")) or default
 
 
 def landing():

@@ -1,41 +1,73 @@
 """Sign-in, sign-out, password change and the language switch."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import update
 
 from retail import errors
 from retail.app import db_session
+from retail.models import User
 from retail.services import accounts, people
-from retail.web.access import SignedIn, landing, me, next_url
-from retail.web.forms import text
+from retail.web.access import landing, me, next_url, start_session
 from retail.web.i18n import LANGUAGES
 from retail.web.messages import describe
 
 bp = Blueprint("auth", __name__)
 
-SIGN_IN_LIMIT = "5 per minute"
+# Password guesses are counted twice, on the sign-in and password-change forms together:
+# per account, whatever address they come from (a guesser hopping addresses), and per address,
+# whatever account they name (spraying one password over the predictable staff emails). The
+# per-address limit is higher because a shop's staff share one address.
+ACCOUNT_LIMIT = "5 per minute;20 per hour"
+ADDRESS_LIMIT = "10 per minute;100 per hour"
+GUARDED = ("auth.login", "auth.password")
 
 
-def _sign_in_key() -> str:
-    # Per address and account: one shop's staff share an address, a guesser hammers one account.
-    return f"{get_remote_address()}|{text(request.form.get('email')).lower()}"
+def _account_key() -> str:
+    """The account a guess is aimed at: the email typed in (normalised as `accounts.authenticate` does),
+    or the signed-in person's on the password form. Hashed: no addresses kept in the limiter's store."""
+    if request.endpoint == "auth.password" and current_user.is_authenticated:
+        email = me().email
+    else:
+        email = request.form.get("email") or ""
+    return "account:" + hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
+
+
+def _address_key() -> str:
+    return f"address:{get_remote_address()}"
 
 
 def limit_sign_in(app: Flask, *, storage_uri: str) -> None:
-    """Flask-Limiter on the sign-in POST; memory is per worker, so production sets REDIS_URL."""
+    """Flask-Limiter on the sign-in and password-change POSTs; memory is per worker, so production
+    needs REDIS_URL (the settings refuse to start without it)."""
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri, key_prefix="retail-web",
                       headers_enabled=True)
-    view = app.view_functions["auth.login"]
-    app.view_functions["auth.login"] = limiter.limit(SIGN_IN_LIMIT, key_func=_sign_in_key, methods=["POST"])(view)
+    per_account = limiter.shared_limit(ACCOUNT_LIMIT, scope="guess-account", key_func=_account_key,
+                                       methods=["POST"])
+    per_address = limiter.shared_limit(ADDRESS_LIMIT, scope="guess-address", key_func=_address_key,
+                                       methods=["POST"])
+    for endpoint in GUARDED:
+        app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
 
     @app.errorhandler(429)
     def _too_many(_error):
-        return render_template("login.html", form=request.form,
-                               error=_("Too many attempts. Wait a minute and try again.")), 429
+        message = _("Too many attempts. Wait a minute and try again.")
+        if request.endpoint == "auth.password":
+            return render_template("password.html", error=message), 429
+        return render_template("login.html", form=request.form, error=message), 429
+
+
+def _revoke_sessions(user_id: int) -> None:
+    """Raise the person's session version: every copy of every session they hold stops working."""
+    db = db_session()
+    db.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+    db.commit()
 
 
 @bp.route("/")
@@ -51,9 +83,9 @@ def login():
         user = accounts.authenticate(db_session(), email=request.form.get("email", ""),
                                      password=request.form.get("password", ""))
         if user is not None:
-            login_user(SignedIn(user), remember=False)
-            session.pop("lang", None)
-            return redirect(next_url(url_for("auth.index")))
+            target = next_url(url_for("auth.index"))
+            start_session(user)  # a new session: the anonymous one's CSRF token and language go
+            return redirect(target)
         error = _("The email or the password is not correct.")
     elif current_user.is_authenticated:
         return landing()
@@ -62,7 +94,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        _revoke_sessions(me().id)  # a copy of this cookie (a shared device, a proxy log) dies with it
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 
@@ -78,7 +113,7 @@ def password():
             db_session().rollback()
             error = describe(exc)
         else:
-            login_user(SignedIn(user))  # the session follows the new password; other devices are signed out
+            start_session(user)  # this session follows the new password; every other one is revoked
             flash(_("Your password has been changed."))
             return redirect(url_for("auth.index"))
     return render_template("password.html", error=error), 422 if error else 200

@@ -42,10 +42,24 @@ def test_request_id_is_echoed_or_made(client):
     assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
 
 
+REDIS = "redis://127.0.0.1:6379/15"
+
+
 def test_production_needs_a_secret_key():
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(env="production", secret_key=None)
-    assert Settings(env="production", secret_key="s3cret").effective_secret_key == "s3cret"
+        Settings(env="production", secret_key=None, redis_url=REDIS)
+    assert Settings(env="production", secret_key="s3cret", redis_url=REDIS).effective_secret_key == "s3cret"
+
+
+def test_production_refuses_to_start_without_redis(monkeypatch, tmp_path):
+    """Per-worker memory limits multiply by the number of workers: production must share them."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ValidationError, match="REDIS_URL must be set when APP_ENV is production"):
+        Settings(env="production", secret_key="s3cret", database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    with pytest.raises(ValidationError, match="REDIS_URL"):
+        create_app()
 
 
 def test_postgres_urls_use_psycopg3():
@@ -58,9 +72,9 @@ def test_postgres_urls_use_psycopg3():
 
 @pytest.mark.parametrize(("env", "secure"), [("production", True), ("test", False)])
 def test_session_cookie_is_secure_in_production_and_never_readable_by_scripts(tmp_path, env, secure):
-    settings = Settings(env=env, secret_key="s3cret", database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    settings = Settings(env=env, secret_key="s3cret", database_url=f"sqlite:///{tmp_path / 'x.db'}", redis_url=REDIS)
     app = create_app(settings)
     cookie = app.test_client().get("/login").headers.get("Set-Cookie", "")
     assert "session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert ("Secure" in cookie) is secure
-    assert Settings(env="production", secret_key="s", cookie_secure=False).secure_cookies is False
+    assert Settings(env="production", secret_key="s", cookie_secure=False, redis_url=REDIS).secure_cookies is False

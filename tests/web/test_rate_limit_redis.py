@@ -1,5 +1,6 @@
-"""With REDIS_URL the sign-in limit is shared by every worker: two app instances (two gunicorn workers)
-together let exactly 5 attempts through, where per-process memory would let 10 through."""
+"""With REDIS_URL the sign-in limits are shared by every worker: two app instances (two gunicorn workers)
+together let exactly the limit through, where per-process memory would let twice as many through.
+Every run uses a fresh address and fresh emails, so runs do not share counters."""
 from __future__ import annotations
 
 import uuid
@@ -14,17 +15,43 @@ from tests.web.factories import csrf_token
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def test_sign_in_limit_holds_across_workers(sqlite_url):
+@pytest.fixture
+def workers(sqlite_url):
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
         pytest.skip(f"Redis unreachable at {REDIS_URL}")
-    workers = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=REDIS_URL)) for _ in range(2)]
-    clients = [app.test_client() for app in workers]
-    email = f"guesser-{uuid.uuid4().hex[:8]}@example.com"  # a fresh key: runs do not share counters
-    tokens = [csrf_token(c) for c in clients]
-    codes = [clients[i % 2].post("/login", data={"email": email, "password": "x", "csrf_token": tokens[i % 2]}
-                                 ).status_code for i in range(8)]
-    assert codes.count(401) == 5 and codes.count(429) == 3
-    for app in workers:
+    apps = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=REDIS_URL)) for _ in range(2)]
+    yield [app.test_client() for app in apps]
+    for app in apps:
         app.extensions["engine"].dispose()
+
+
+def _fresh_address() -> str:
+    value = uuid.uuid4().int
+    return f"10.{value % 250}.{(value >> 8) % 250}.{(value >> 16) % 250 + 1}"
+
+
+def _attempts(clients, emails, addresses) -> list[int]:
+    tokens = [csrf_token(c) for c in clients]
+    return [clients[i % 2].post("/login", data={"email": email, "password": "x", "csrf_token": tokens[i % 2]},
+                                environ_base={"REMOTE_ADDR": address}).status_code
+            for i, (email, address) in enumerate(zip(emails, addresses, strict=True))]
+
+
+def test_sign_in_limit_holds_across_workers(workers):
+    email = f"guesser-{uuid.uuid4().hex[:8]}@example.com"
+    codes = _attempts(workers, [email] * 8, [_fresh_address()] * 8)
+    assert codes.count(401) == 5 and codes.count(429) == 3
+
+
+def test_spraying_many_accounts_from_one_address_is_throttled_across_workers(workers):
+    run = uuid.uuid4().hex[:8]
+    codes = _attempts(workers, [f"p{i}-{run}@example.com" for i in range(20)], [_fresh_address()] * 20)
+    assert codes[:10] == [401] * 10 and codes[10:] == [429] * 10
+
+
+def test_one_account_from_many_addresses_is_throttled_across_workers(workers):
+    email = f"target-{uuid.uuid4().hex[:8]}@example.com"
+    codes = _attempts(workers, [email] * 8, [_fresh_address() for _ in range(8)])
+    assert codes == [401] * 5 + [429] * 3
