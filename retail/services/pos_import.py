@@ -1,11 +1,16 @@
 """Import a store's till (POS) export: CSV or XLSX, as such files really come.
 
 Accepted: UTF-8 with or without BOM, GB18030/GBK (what spreadsheet programs in mainland China
-save as CSV), Big5; XLSX. Chinese or English headers; dates as text or spreadsheet serials;
+save as CSV), Big5 (Hong Kong and Taiwan; told from GB18030 by which reading finds the headers); XLSX. Chinese or English headers; dates as text or spreadsheet serials;
 full-width digits and stray spaces. A file lands whole or not at all: `preview` validates every
 row and dry-runs the sales against the ledger in a transaction it rolls back; `apply` does the
 same for real, in one transaction, and records the file's hash so the same file never lands twice.
 Sales and returns go through `retail.services.inventory`, the one write path for stock.
+
+Every value is read by `retail.parsing` (bounded quantities, prices, receipts, serials and dates), and
+the file itself is bounded before it is read: its size, an XLSX's unpacked size, the rows and columns a
+sheet declares or really has (`MAX_FILE_BYTES`, `MAX_UNPACKED_BYTES`, `MAX_ROWS`, `MAX_SHEET_ROWS`,
+`MAX_COLUMNS`). An XLSX is read lazily, row by row, never padded to the size its `<dimension>` claims.
 """
 from __future__ import annotations
 
@@ -14,20 +19,28 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from retail import errors
+from retail import errors, parsing
 from retail.models import Location, PosImport, Product
 from retail.services import inventory
 
-MAX_ROWS = 5000
+MAX_ROWS = 5000  # data rows (not blank) in one file
+MAX_SHEET_ROWS = 4 * MAX_ROWS  # rows read at all, blank ones included (an XLSX may declare or skip to row 1,048,576)
+MAX_COLUMNS = 64  # columns a file may have (an XLSX may declare 16,384)
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the file as uploaded
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX's zip members, unpacked, together
+MAX_ZIP_MEMBERS = 1000
+MAX_WORD_LENGTH = 32  # the type column ("sale", "退货")
+CSV_ENCODINGS = ("gb18030", "big5hkscs", "cp950")  # after UTF-8; the one whose reading finds the headers wins
 # Column -> the header spellings found in real till exports (compared after NFKC, lower case, no spaces).
 HEADERS = {
     "date": ["date", "sold_at", "saledate", "销售日期", "日期", "销售时间", "交易日期", "交易时间", "銷售日期",
@@ -43,9 +56,6 @@ HEADERS = {
 REQUIRED = ("date", "sku", "quantity")
 RETURN_WORDS = {"return", "refund", "退货", "退貨", "退款", "r"}
 SALE_WORDS = {"sale", "sell", "销售", "銷售", "s", ""}
-EXCEL_EPOCH = datetime(1899, 12, 30)
-DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
 
 
 @dataclass(frozen=True)
@@ -109,51 +119,135 @@ def _header_key(text: str) -> str:
     return re.sub(r"[\s_\-()（）:]", "", _fold(text).lower())
 
 
+class _TooLarge(Exception):
+    """The file is beyond a bound: one row error, and nothing of it is read further."""
+
+    def __init__(self, code: str, params: dict, message: str):
+        self.error = RowError(1, None, code, params, message)
+        super().__init__(message)
+
+
+def _too_large(what: str) -> _TooLarge:
+    megabytes = MAX_UNPACKED_BYTES // (1024 * 1024) if what == "unpacked" else MAX_FILE_BYTES // (1024 * 1024)
+    return _TooLarge("file_too_large", {"max": megabytes}, f"The file is too large: at most {megabytes} MB.")
+
+
+def _too_many_rows() -> _TooLarge:
+    return _TooLarge("too_many_rows", {"max": MAX_ROWS}, f"At most {MAX_ROWS} rows a file.")
+
+
+def _too_many_columns() -> _TooLarge:
+    return _TooLarge("too_many_columns", {"max": MAX_COLUMNS}, f"At most {MAX_COLUMNS} columns a file.")
+
+
+def _header_score(text: str) -> int:
+    """How many known column headers the first non-blank line of a decoded file has."""
+    for line in text[:4096].splitlines()[:20]:
+        if line.strip():
+            keys = {_header_key(cell) for cell in re.split(r"[,;\t|]", line)}
+            return sum(1 for names in HEADERS.values() if keys & set(names))
+    return 0
+
+
 def _decode(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030", "big5"):
+    """UTF-8 if it is; otherwise GB18030 or Big5. GB18030 accepts almost any bytes, Big5 files included
+    (銷售日期 comes out as 綪扳ら戳), so the reading whose first line has the most known headers wins."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best: tuple[int, str] | None = None
+    for encoding in CSV_ENCODINGS:
         try:
-            return content.decode(encoding)
+            text = content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnicodeDecodeError("pos", content[:1], 0, 1, "not UTF-8, GB18030 or Big5")
+        score = _header_score(text)
+        if best is None or score > best[0]:
+            best = (score, text)
+    if best is None:
+        raise UnicodeDecodeError("pos", content[:1], 0, 1, "not UTF-8, GB18030 or Big5")
+    return best[1]
+
+
+def _bounded_rows(rows) -> list[list]:
+    """Rows of a table, read lazily: at most `MAX_SHEET_ROWS` rows, `MAX_ROWS` + 1 non-blank ones (the
+    header and the data), `MAX_COLUMNS` columns. Refused at the first row beyond a bound."""
+    table, filled = [], 0
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_SHEET_ROWS:
+            raise _too_many_rows()
+        if len(row) > MAX_COLUMNS:
+            if any(cell not in (None, "") for cell in row[MAX_COLUMNS:]):
+                raise _too_many_columns()
+            row = row[:MAX_COLUMNS]
+        if any(cell not in (None, "") for cell in row):
+            filled += 1
+            if filled > MAX_ROWS + 1:
+                raise _too_many_rows()
+        table.append(list(row))
+    return table
+
+
+def _read_xlsx(content: bytes) -> list[list]:
+    """The first sheet, bounded before and while it is read. The zip's unpacked size is checked first
+    (a huge sharedStrings.xml or sheet would otherwise be parsed whole); the sheet's declared
+    `<dimension>` is checked, then ignored, so rows are never padded to it."""
+    from openpyxl import load_workbook
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+            raise _too_large("unpacked")
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise _too_many_columns()
+        if (sheet.max_row or 0) > MAX_SHEET_ROWS:
+            raise _too_many_rows()
+        sheet.reset_dimensions()  # rows as they are in the file, not padded to the declared size
+        # one column beyond the bound, to tell a sheet that really has too many columns
+        return _bounded_rows(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1))
+    finally:
+        book.close()
 
 
 def _read_table(filename: str, content: bytes) -> list[list]:
+    if len(content) > MAX_FILE_BYTES:
+        raise _too_large("file")
     if content[:4] == b"PK\x03\x04":  # a zip container: XLSX
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        return _read_xlsx(content)
     text = _decode(content)
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    return _bounded_rows(csv.reader(io.StringIO(text), dialect))
+
+
+def _cell_text(value) -> str:
+    """A cell as text: spreadsheet numbers without their ".0" (a barcode or receipt read as 1001.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if value.bit_length() < 64 else parsing.shown(value)
+    return str(value)
 
 
 def _parse_date(value, tz: ZoneInfo) -> datetime | None:
-    if isinstance(value, datetime):
-        local = value
-    elif isinstance(value, int | float) and not isinstance(value, bool) or (
-            isinstance(value, str) and re.fullmatch(r"\d{5}(\.\d+)?", _fold(value))):
-        serial = float(value if not isinstance(value, str) else _fold(value))
-        if not 20000 < serial < 80000:
-            return None
-        local = EXCEL_EPOCH + timedelta(days=serial)
-    else:
-        text = re.sub(r"\s+", " ", _fold(value or ""))
-        local = None
-        for fmt in DATE_FORMATS:
-            try:
-                local = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if local is None:
-            return None
-    return local.replace(tzinfo=tz).astimezone(UTC) if local.tzinfo is None else local.astimezone(UTC)
+    """The row's date, or None when it is not one (`parsing.local_datetime`: years 2000 to 2100)."""
+    try:
+        return parsing.local_datetime(value, tz)
+    except errors.DomainError:
+        return None
+
+
+def _refusal(number: int, column: str, refused: errors.DomainError) -> RowError:
+    return RowError(number, column, refused.code, refused.params, f"Row {number}: {refused}")
 
 
 def _parse_rows(session: Session, store: Location, table: list[list]) -> tuple[list[PosRow], list[RowError]]:
@@ -190,55 +284,69 @@ def _parse_rows(session: Session, store: Location, table: list[list]) -> tuple[l
 
 
 def _parse_row(session, number: int, values: dict, tz, now, products: dict) -> tuple[PosRow | None, list]:
-    """One row of the file, or the reasons it is not one."""
+    """One row of the file, or the reasons it is not one. Every value is read by `retail.parsing`."""
     problems = []
     date_value = values.get("date")
     sold_at = _parse_date(date_value, tz) if date_value not in (None, "") else None
-    if values.get("time") not in (None, "") and sold_at is not None and isinstance(values["time"], str):
-        sold_at = _parse_date(f"{sold_at.astimezone(tz):%Y-%m-%d} {_fold(values['time'])}", tz) or sold_at
+    time_value = values.get("time")
+    if time_value not in (None, "") and sold_at is not None and isinstance(time_value, str | time):
+        time_text = time_value.isoformat() if isinstance(time_value, time) else _fold(time_value[:64])
+        sold_at = _parse_date(f"{sold_at.astimezone(tz):%Y-%m-%d} {time_text}", tz) or sold_at
     if sold_at is None or sold_at > now + timedelta(days=1):
-        problems.append(RowError(number, "date", "bad_date", {"value": str(date_value or "")},
-                                 f"Row {number}: {date_value!r} is not a date."))
-    quantity_text = _fold(values.get("quantity") if values.get("quantity") is not None else "")
+        shown = parsing.shown(date_value if date_value is not None else "")
+        problems.append(RowError(number, "date", "bad_date", {"value": shown},
+                                 f"Row {number}: {shown!r} is not a date."))
+    raw_quantity = values.get("quantity")
     try:
-        quantity = int(Decimal(quantity_text))
-        if quantity == 0 or Decimal(quantity_text) != quantity:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        quantity = None
-        problems.append(RowError(number, "quantity", "bad_quantity", {"value": quantity_text},
-                                 f"Row {number}: quantity {quantity_text!r} is not a whole number."))
-    kind_text = _fold(values.get("kind") or "").lower()
+        quantity = parsing.quantity(raw_quantity, minimum=-parsing.MAX_QUANTITY, required=True)
+        if quantity == 0:
+            raise errors.InvalidQuantity(quantity="0")
+    except errors.DomainError:
+        quantity, shown = None, parsing.shown(_cell_text(raw_quantity))
+        problems.append(RowError(number, "quantity", "bad_quantity", {"value": shown},
+                                 f"Row {number}: quantity {shown!r} is not a whole number."))
+    kind_text = _fold(_cell_text(values.get("kind"))[:MAX_WORD_LENGTH * 4]).lower()
     kind = "return" if kind_text in RETURN_WORDS or (quantity is not None and quantity < 0) else "sale"
     if kind_text and kind_text not in RETURN_WORDS | SALE_WORDS:
-        problems.append(RowError(number, "type", "bad_kind", {"value": kind_text},
-                                 f"Row {number}: type {kind_text!r} is neither sale nor return."))
-    sku_text = _fold(values.get("sku") or "").removesuffix(".0")
-    if sku_text not in products and sku_text:
+        shown = parsing.shown(kind_text)
+        problems.append(RowError(number, "type", "bad_kind", {"value": shown},
+                                 f"Row {number}: type {shown!r} is neither sale nor return."))
+    try:
+        sku_text = parsing.sku(values.get("sku"), required=False) or ""
+    except errors.DomainError:
+        sku_text = None
+    if sku_text and sku_text not in products:
         products[sku_text] = session.execute(select(Product).where(
             (Product.sku == sku_text) | (Product.barcode == sku_text))).scalars().first()
-    product = products.get(sku_text)
+    product = products.get(sku_text) if sku_text else None
     if product is None:
-        problems.append(RowError(number, "sku", "unknown_product", {"sku": sku_text},
-                                 f"Row {number}: no product has SKU or barcode {sku_text!r}."))
-    serials = [s for s in re.split(r"[\s,;、，；/|]+", _fold(values.get("serials") or "")) if s]
-    if product is not None and quantity is not None and product.serialised and len(set(serials)) != abs(quantity):
-        problems.append(RowError(number, "serials", "serials_required",
-                                 {"sku": product.sku, "quantity": abs(quantity), "given": len(serials)},
-                                 f"Row {number}: {product.sku} needs {abs(quantity)} serial number(s)."))
-    price_text = _fold(values.get("unit_price") or "").replace("¥", "").replace("HK$", "").replace(",", "")
+        shown = sku_text if sku_text is not None else parsing.shown(_cell_text(values.get("sku")))
+        problems.append(RowError(number, "sku", "unknown_product", {"sku": shown},
+                                 f"Row {number}: no product has SKU or barcode {shown!r}."))
+    serials: list[str] = []
+    try:
+        serials = parsing.serials(_cell_text(values.get("serials")))
+    except errors.DomainError as refused:
+        problems.append(_refusal(number, "serials", refused))
+    else:
+        if product is not None and quantity is not None and product.serialised and len(serials) != abs(quantity):
+            problems.append(RowError(number, "serials", "serials_required",
+                                     {"sku": product.sku, "quantity": abs(quantity), "given": len(serials)},
+                                     f"Row {number}: {product.sku} needs {abs(quantity)} serial number(s)."))
     price = None
-    if price_text:
-        try:
-            price = Decimal(price_text)
-            if price < 0 or not price.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(RowError(number, "unit_price", "bad_price", {"value": price_text},
-                                     f"Row {number}: price {price_text!r} is not an amount."))
+    try:
+        price = parsing.money(values.get("unit_price"), field="unit_price")
+    except errors.DomainError:
+        shown = parsing.shown(_cell_text(values.get("unit_price")))
+        problems.append(RowError(number, "unit_price", "bad_price", {"value": shown},
+                                 f"Row {number}: price {shown!r} is not an amount."))
+    receipt = None
+    try:
+        receipt = parsing.reference(_cell_text(values.get("receipt")), field="receipt")
+    except errors.DomainError as refused:
+        problems.append(_refusal(number, "receipt", refused))
     if problems:
         return None, problems
-    receipt = _fold(values.get("receipt") or "") or None
     return PosRow(number, kind, product.sku, abs(quantity), serials if product.serialised else [], price, sold_at,
                   receipt), problems
 
@@ -264,6 +372,8 @@ def _load(session: Session, store_id: int, filename: str, content: bytes):
     digest = hashlib.sha256(content).hexdigest()
     try:
         table = _read_table(filename, content)
+    except _TooLarge as refused:
+        return store, digest, [], [refused.error]
     except Exception:  # any unreadable file gets one clear error, whatever the parser raised
         return store, digest, [], [RowError(1, None, "unreadable_file", {"filename": filename},
                                             "The file is neither CSV nor XLSX in a known encoding.")]

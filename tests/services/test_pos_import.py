@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from retail.models import Movement, PosImport, StockBalance
-from retail.services import inventory, pos_import
+from retail.services import pos_import
+from tests.committing import inventory
 from tests.factories import small_world
 
 
@@ -117,3 +120,162 @@ def test_unusable_files_get_one_clear_error(session, world, content, code):
 def test_template_is_a_valid_file_layout():
     header = pos_import.template_csv().splitlines()[0].split(",")
     assert header[:3] == ["date", "sku", "quantity"]
+
+
+# -- bounded files and values (issue 10 items 1, 2, 12 and 14) ---------------------------------------------
+
+def xlsx(rows, *, dimension: str | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """A small workbook; `dimension` rewrites what its sheet declares, `extra` adds zip members."""
+    import re
+    import zipfile
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    if dimension is None and not extra:
+        return buffer.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml" and dimension is not None:
+                data, replaced = re.subn(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{dimension}"/>'.encode(),
+                                         data)
+                assert replaced == 1
+            target.writestr(item.filename, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("dimension, code", [("A1:XFD1048576", "too_many_columns"), ("A1:D1048576", "too_many_rows")])
+def test_an_xlsx_declaring_a_huge_sheet_is_refused_without_reading_it(session, world, dimension, code):
+    content = xlsx([["date", "sku", "quantity"], ["2026-11-20", "RK-CASE", 1]], dimension=dimension)
+    assert len(content) < 10_000
+    start = time.perf_counter()
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="bomb.xlsx", content=content)
+    assert [e.code for e in preview.errors] == [code] and time.perf_counter() - start < 2
+
+
+def test_an_xlsx_with_a_small_or_missing_dimension_is_read_as_it_really_is(session, world):
+    content = xlsx([["date", "sku", "quantity"], ["2026-11-20", "RK-CASE", 1], ["2026-11-20", "RK-CASE", 2]],
+                   dimension="A1")
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="small.xlsx", content=content)
+    assert preview.errors == [] and [r.quantity for r in preview.rows] == [1, 2]
+
+
+def test_an_xlsx_with_a_row_far_down_or_a_column_far_right_is_refused(session, world):
+    rows = [["date", "sku", "quantity"], ["2026-11-20", "RK-CASE", 1]]
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.active.cell(row=1_048_576, column=1, value="x")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    start = time.perf_counter()
+    far_down = pos_import.preview(session, store_id=world["a"].id, filename="f.xlsx", content=buffer.getvalue())
+    assert [e.code for e in far_down.errors] == ["too_many_rows"] and time.perf_counter() - start < 2
+    wide = Workbook()
+    wide.active.append(["date", "sku", "quantity"] + [None] * 100 + ["note"])
+    wide.active.append(["2026-11-20", "RK-CASE", 1])
+    buffer = io.BytesIO()
+    wide.save(buffer)
+    assert [e.code for e in pos_import.preview(session, store_id=world["a"].id, filename="w.xlsx",
+                                               content=buffer.getvalue()).errors] == ["too_many_columns"]
+
+
+def test_an_xlsx_that_unpacks_beyond_the_bound_is_refused_before_it_is_opened(session, world):
+    padding = b" " * (pos_import.MAX_UNPACKED_BYTES + 1)  # compresses to a few kilobytes
+    content = xlsx([["date", "sku", "quantity"], ["2026-11-20", "RK-CASE", 1]], extra={"xl/padding.xml": padding})
+    assert len(content) < 200_000
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="zip.xlsx", content=content)
+    assert [e.code for e in preview.errors] == ["file_too_large"]
+
+
+def test_a_csv_with_too_many_columns_is_refused(session, world):
+    content = ("date,sku,quantity," + ",".join(f"c{i}" for i in range(100)) + "\n2026-11-20,RK-CASE,1\n").encode()
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="wide.csv", content=content)
+    assert [e.code for e in preview.errors] == ["too_many_columns"]
+
+
+def test_big5_traditional_chinese_headers_are_read_as_big5(session, world):
+    content = ("銷售日期,條碼,數量,序號,單價,類型,收據號\r\n"
+               "2026-11-20 14:05,RK-CASE,2,,199,銷售,R-1\r\n"
+               "2026-11-20 15:00,RK-MAX2-BLK,1,SN2,2999,銷售,R-2\r\n"
+               "2026-11-21 10:00,RK-CASE,1,,199,退貨,R-1\r\n").encode("big5")
+    with pytest.raises(UnicodeDecodeError):
+        content.decode("utf-8")
+    result = pos_import.apply(session, store_id=world["a"].id, filename="銷售.csv", content=content, actor_id=None)
+    assert result.imported_rows == 3 and case_on_hand(session, world) == 4
+
+
+def test_gbk_files_are_still_read_as_gb18030(session, world):
+    content = "销售日期,条码,数量,类型,单号\r\n2026-11-20,RK-CASE,1,退货,R-9\r\n".encode("gbk")
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="gbk.csv", content=content)
+    assert [r.kind for r in preview.rows] == ["return"] and preview.rows[0].receipt == "R-9"
+
+
+@pytest.mark.parametrize("quantity", ["1e1000000", "Infinity", "-Infinity", "NaN", "10000000000000000000",
+                                      "9" * 5000, "100001", "2.5", "0"])
+def test_attack_quantities_are_row_errors_at_once(session, world, quantity):
+    content = f"date,sku,quantity\n2026-11-20,RK-CASE,{quantity}\n2026-11-20,RK-CASE,{quantity}\n".encode()
+    before = counts(session)
+    start = time.perf_counter()
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="q.csv", content=content)
+    assert time.perf_counter() - start < 1
+    assert [(e.row_number, e.code) for e in preview.errors] == [(2, "bad_quantity"), (3, "bad_quantity")]
+    assert all(len(e.params["value"]) <= 21 for e in preview.errors)
+    assert counts(session) == before
+
+
+def test_attack_cells_in_an_xlsx_are_row_errors(session, world):
+    content = xlsx([["date", "sku", "quantity", "unit_price", "receipt"],
+                    ["2026-11-20", "RK-CASE", float("inf"), 1, "R-1"],
+                    ["2026-11-20", "RK-CASE", 1e300, 1, "R-2"],
+                    ["2026-11-20", "RK-CASE", 1, 1e15, "R-3"],
+                    [46346, "RK-CASE", 1, 199.9, "R-4"]])
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="cells.xlsx", content=content)
+    assert [(e.row_number, e.code) for e in preview.errors] == [(2, "bad_quantity"), (3, "bad_quantity"),
+                                                                 (4, "bad_price")]
+
+
+def test_receipts_prices_and_serials_beyond_their_columns_are_row_errors(session, world):
+    long_receipt = "R" * 65
+    content = ("date,sku,quantity,serials,unit_price,receipt\n"
+               f"2026-11-20,RK-CASE,1,,199,{long_receipt}\n"
+               "2026-11-20,RK-CASE,1,,100000000000,R-2\n"
+               "2026-11-20,RK-CASE,1,,1e1000000,R-3\n"
+               "2026-11-20,RK-CASE,1,,-5,R-4\n"
+               f"2026-11-20,RK-MAX2-BLK,1,{'S' * 41},2999,R-5\n"
+               "1999-12-31,RK-CASE,1,,199,R-6\n"
+               f"2026-11-20,{'X' * 41},1,,199,R-7\n"
+               "2026-11-20,RK-CASE,1,,199,R-8\n").encode()
+    before = counts(session)
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="cols.csv", content=content)
+    assert [(e.row_number, e.column, e.code) for e in preview.errors] == [
+        (2, "receipt", "too_long"), (3, "unit_price", "bad_price"), (4, "unit_price", "bad_price"),
+        (5, "unit_price", "bad_price"), (6, "serials", "serial_too_long"), (7, "date", "bad_date"),
+        (8, "sku", "unknown_product")]
+    assert preview.errors[0].params == {"field": "receipt", "max_length": 64}
+    with pytest.raises(pos_import.InvalidFile):
+        pos_import.apply(session, store_id=world["a"].id, filename="cols.csv", content=content, actor_id=None)
+    assert counts(session) == before and case_on_hand(session, world) == 5
+
+
+def test_the_largest_values_the_columns_hold_are_accepted(session, world):
+    receipt = "R" * 64
+    content = f"date,sku,quantity,unit_price,receipt\n2026-11-20,RK-CASE,1,9999999999.99,{receipt}\n".encode()
+    result = pos_import.apply(session, store_id=world["a"].id, filename="max.csv", content=content, actor_id=None)
+    assert result.imported_rows == 1
+    sale = session.execute(select(Movement).where(Movement.reference == receipt)).scalar_one()
+    assert sale.unit_price == Decimal("9999999999.99")
+
+
+def test_more_serials_in_a_cell_than_the_bound_is_a_row_error(session, world):
+    serials = " ".join(f"SN{i}" for i in range(600))
+    content = f"date,sku,quantity,serials\n2026-11-20,RK-MAX2-BLK,600,{serials}\n".encode()
+    preview = pos_import.preview(session, store_id=world["a"].id, filename="s.csv", content=content)
+    assert [(e.column, e.code) for e in preview.errors] == [("serials", "too_many")]
