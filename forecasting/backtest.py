@@ -4,8 +4,10 @@ DIR holds sales, products and stores as Parquet or CSV (the demo export). For ea
 origin moves back by one horizon; every method sees only the weeks before it. The evaluated
 series of a fold are the store x SKU pairs ranged (with a row) in its test weeks, and each
 level (store x SKU, SKU x province, SKU x network, brand x network) sums those same pairs.
-Baselines are fitted on each level's own series (their strongest form); ours is forecast at
-store x SKU and summed with `forecasting.aggregate`.
+Baselines (the `forecasting.methods` registry's BASELINE methods) are fitted on each level's
+own series (their strongest form); ours is forecast at store x SKU with one of its MODEL
+methods (`--method`) and summed with `forecasting.aggregate`. The holiday calendar is loaded
+once and passed to every method.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from forecasting import baselines, metrics
+from forecasting import calendar, methods, metrics
 from forecasting.aggregate import aggregate
 from forecasting.classify import demand_classes
 from forecasting.core import forecast
 from forecasting.distribution import count_quantiles, excess_dispersion
+from forecasting.history import History
 from forecasting.validation import check_products, check_sales, check_stores, quantile_columns
 
 LEVELS = {"store_sku": ["store", "sku"], "sku_province": ["sku", "province"], "sku_network": ["sku"],
@@ -48,30 +51,34 @@ def load_world(data: str | Path):
 
 
 def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False,
-        baseline_names=None, options=None):
+        baseline_names=None, options=None, holidays=None):
     """Score every method on every level; returns (table, table by demand class, examples for the plot).
 
-    `baseline_names` limits the baselines (default: all); `options` go to `forecast`.
+    `baseline_names` limits the baselines (default: every available one in the registry);
+    `options` go to `forecast`. `holidays`: the calendar frame (date, kind) given to every
+    method, or a CSV path; default data/holidays.csv when present.
     """
-    methods = {**baselines.BASELINES, **baselines.statsforecast_baselines()}
+    if not isinstance(holidays, pd.DataFrame):
+        holidays = calendar.load_holidays(holidays)
+    baselines = methods.methods(methods.BASELINE)
     if baseline_names is not None:
-        methods = {k: v for k, v in methods.items() if k in baseline_names}
+        baselines = {k: v for k, v in baselines.items() if k in baseline_names}
     rows, class_rows, examples = [], [], None
     for win in windows(sales, products, stores, folds=folds, horizon=horizon):
         fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
         hist, act, revenue = win.history, win.actual, win.revenue
         ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
-                        progress=progress, start=weeks[origin], **(options or {}))
+                        progress=progress, start=weeks[origin], holidays=holidays, **(options or {}))
         for level, keys in LEVELS.items():
             codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
             group = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
                                       shape=(len(labels), len(codes)))
             h, a, w = group @ hist, group @ act, group @ revenue
             scored = {OURS: _ours_at(ours, level, keys, labels, products, stores, quantiles, horizon)}
-            for name, method in methods.items():
-                if name.startswith("sf_") and len(labels) > 5000:
+            for name, method in baselines.items():
+                if method.requires == "statsforecast" and len(labels) > 5000:
                     continue  # a per-series loop: only on the aggregate levels
-                scored[name] = _baseline(method, h, weeks[:origin], horizon, quantiles)
+                scored[name] = _baseline(method, h, weeks[:origin], horizon, quantiles, holidays)
             for name, (mean, qs) in scored.items():
                 rows.append(_score(level, name, fold, h, a, w, mean, qs, quantiles))
             if level in CLASS_LEVELS:
@@ -151,11 +158,11 @@ def _ours_at(frame, level, keys, labels, products, stores, quantiles, horizon):
     return mean, qs
 
 
-def _baseline(method, history, weeks, horizon, quantiles):
+def _baseline(method, history, weeks, horizon, quantiles, holidays):
     """Mean from the method; spread from its own error on the horizon before the origin."""
-    frame = pd.DataFrame(history, columns=weeks)
-    mean = np.clip(method(frame, horizon).to_numpy(), 0, None)
-    check = np.clip(method(frame.iloc[:, :-horizon], horizon).to_numpy(), 0, None)
+    series = History.from_frame(pd.DataFrame(history, columns=weeks))
+    mean = np.clip(method(series, horizon, holidays=holidays).to_numpy(), 0, None)
+    check = np.clip(method(series.until(max(len(weeks) - horizon, 0)), horizon, holidays=holidays).to_numpy(), 0, None)
     phi = excess_dispersion(history[:, -horizon:].ravel(), check.ravel())
     qs = count_quantiles(mean.ravel(), phi, quantiles).reshape(*mean.shape, len(quantiles))
     return mean, qs
@@ -208,7 +215,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quantiles", default="0.5,0.8,0.95")
     parser.add_argument("--out", default="out/backtest", help="directory for backtest.csv and backtest.png")
     parser.add_argument("--json", action="store_true", help="print the table as a JSON list of rows")
-    parser.add_argument("--method", default=None, help="SKU rate model of ours: lifecycle (default), ets, level")
+    parser.add_argument("--method", default=None, choices=sorted(methods.methods(methods.MODEL)),
+                        help="SKU rate model of ours (a forecasting.methods MODEL; default lifecycle)")
+    parser.add_argument("--holidays", default=None, help="holiday calendar CSV (date,kind); default data/holidays.csv")
     parser.add_argument("--no-baselines", action="store_true", help="score ours only (to compare methods)")
     args = parser.parse_args(argv)
     quantiles = tuple(float(q) for q in args.quantiles.split(","))
@@ -216,7 +225,8 @@ def main(argv=None) -> int:
     table, by_class, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
                           quantiles=quantiles, progress=not args.json,
                           baseline_names=() if args.no_baselines else None,
-                          options={"method": args.method} if args.method else None)
+                          options={"method": args.method} if args.method else None,
+                          holidays=args.holidays)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)

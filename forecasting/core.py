@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting import calendar, lifecycle, shares, validation
+from forecasting import calendar, methods, shares, validation
 from forecasting.distribution import Dispersion, count_quantiles, excess_dispersion
+from forecasting.history import History
 from forecasting.panel import Panel, build_panel
 
 # Chosen by rolling-origin backtest on the demo world (see docs/forecasting.md).
@@ -37,6 +38,8 @@ def forecast(
     assortment: store, sku pairs to forecast (new launches and new stores included);
         default: every pair in `sales`.
     holidays: frame (date, kind) or a CSV path; default data/holidays.csv when present.
+        Loaded here once and passed to the SKU rate model explicitly.
+    method: the SKU rate model, a `forecasting.methods` MODEL (lifecycle, ets, level).
 
     Returns store, sku, week, mean, p50, p80, p95 (one column per quantile, integers,
     non-decreasing, >= 0). Demand is forecast as if in stock (stockouts are censoring).
@@ -44,8 +47,7 @@ def forecast(
     """
     horizon = validation.check_horizon(horizon)
     quantiles = validation.check_quantiles(quantiles)
-    if method not in lifecycle.METHODS:
-        raise ValueError(f"method must be one of {sorted(lifecycle.METHODS)}; got {method!r}")
+    rate_model = methods.get(method, methods.MODEL)
     sales = validation.check_sales(sales)
     products = validation.check_products(products)
     stores = validation.check_stores(stores)
@@ -76,7 +78,7 @@ def forecast(
     from tqdm.auto import tqdm
 
     with tqdm(total=CHECK_ORIGINS + 1, desc="forecast", unit="origin", disable=None if progress else True) as bar:
-        model = _Model(panel, products, stores, holidays, method, bar)
+        model = _Model(panel, products, stores, holidays, rate_model, bar)
         dispersion = model.dispersion(horizon)
         mean = model.means(panel.n_weeks, horizon, pair_store, pair_sku)  # (pairs, horizon)
         bar.update(1)
@@ -102,35 +104,33 @@ def forecast(
 class _Model:
     """Fits at a given origin (week index) of the panel; holds what all origins share."""
 
-    def __init__(self, panel: Panel, products, stores, holidays, method: str, bar):
+    def __init__(self, panel: Panel, products, stores, holidays: pd.DataFrame, method: methods.Method, bar):
         self.panel = panel
         self.products = products
         self.stores = stores
         self.holidays = holidays
-        self.method = lifecycle.METHODS[method]
+        self.method = method
         self.bar = bar
         self.launch, self.eol = _life_dates(panel, products)
         self.groups = _analogue_groups(panel.skus, products)
 
-    def sku_history(self, panel: Panel, size: np.ndarray, horizon: int) -> lifecycle.SkuHistory:
+    def sku_history(self, panel: Panel, size: np.ndarray) -> History:
         units, exposure = shares.sku_rates(panel, size)
-        network = pd.Series(units.sum(0) / np.maximum(exposure.sum(0), 1e-12), index=panel.weeks)
-        future = pd.date_range(panel.weeks[-1] + pd.Timedelta(weeks=1), periods=horizon, freq="7D")
-        factor = calendar.holiday_effects(network, self.holidays, future).to_numpy()
         launch = self.launch.copy()
         seen = exposure.sum(1) > 0
         first_seen = np.where(seen, np.argmax(exposure > 0, axis=1), panel.n_weeks)
         launch = np.where(np.isnan(launch), first_seen, launch).astype(np.int64)
-        return lifecycle.SkuHistory(
-            panel.skus, panel.weeks, units, exposure, factor, launch, self.eol, self.groups
-        )
+        return History(panel.skus, panel.weeks, units, exposure, launch, self.eol, self.groups)
+
+    def rates(self, panel: Panel, size: np.ndarray, horizon: int) -> np.ndarray:
+        """SKU rate per unit of store size in stock for the `horizon` weeks after `panel` (sku x week)."""
+        return self.method(self.sku_history(panel, size), horizon, holidays=self.holidays).to_numpy()
 
     def means(self, end: int, horizon: int, pair_store: np.ndarray, pair_sku: np.ndarray):
         """Store x SKU mean demand for the `horizon` weeks from week index `end`."""
         panel = self.panel.until(end) if end < self.panel.n_weeks else self.panel
         size = shares.store_sizes(panel, self.stores)
-        history = self.sku_history(panel, size, horizon)
-        rate = self.method(history, horizon)  # (sku, horizon)
+        rate = self.rates(panel, size, horizon)  # (sku, horizon)
         known = pair_store >= 0
         affinity = np.ones(len(pair_store))
         affinity[known] = shares.affinities(panel, size, pair_store[known], pair_sku[known])
@@ -149,7 +149,7 @@ class _Model:
             # One forecast per row of the check window: that row's pair, that row's week.
             past = panel.until(end)
             size = shares.store_sizes(past, self.stores)
-            rate = self.method(self.sku_history(past, size, horizon), horizon)
+            rate = self.rates(past, size, horizon)
             affinity = shares.affinities(past, size, pair_store, pair_sku)
             step = panel.week[rows] - end
             mu = rate[pair_sku, step] * size[pair_store] * affinity * panel.in_stock[rows]

@@ -2,54 +2,27 @@
 
 A SKU's network demand is modelled as a *rate per unit of store size in stock* times the
 holiday factor of the week. The rate follows a product life cycle (ramp, peak, decline,
-end of life), so the methods here share one signature, `method(history, horizon) -> frame`
-of future rates (SKU x week), and differ in how they carry the rate forward:
+end of life), so the models here share one signature, `model(history, horizon, factor) -> array`
+of future rates (SKU x week), `factor` being the holiday factor of the history weeks then the
+future weeks (`forecasting.history.holiday_factor`), and differ in how they carry the rate
+forward:
 
 - `level`: exponentially weighted rate, flat (simple exponential smoothing on counts);
 - `lifecycle`: the SKU's own scale times the life-cycle curve of its analogues (same brand
   and category, else category, else all SKUs) read at the SKU's age: a new SKU with no
   history gets its analogues' launch curve, a maturing one their decline.
+
+`forecasting.methods` registers them (and `smoothing.ets`) as forecasting methods.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
+
+from forecasting.history import History, life_mask
 
 
-@dataclass(frozen=True)
-class SkuHistory:
-    """Network-wide weekly history of every SKU, aligned on one week grid."""
-
-    skus: pd.Index
-    weeks: pd.DatetimeIndex  # history weeks, ending the week before the forecast starts
-    units: np.ndarray  # (sku, week) units sold over the network
-    exposure: np.ndarray  # (sku, week) store size in stock (sum of size x in_stock)
-    factor: np.ndarray  # (week,) holiday factor for history weeks then future weeks
-    launch: np.ndarray  # (sku,) week index of launch on the grid (may be >= len(weeks))
-    eol: np.ndarray  # (sku,) week index after which demand is zero (large if unknown)
-    groups: tuple[np.ndarray, ...]  # analogue groups from specific to general, int codes
-
-    def future_weeks(self, horizon: int) -> pd.DatetimeIndex:
-        return pd.date_range(self.weeks[-1] + pd.Timedelta(weeks=1), periods=horizon, freq="7D")
-
-    def window(self, end: int) -> SkuHistory:
-        """The history as it was before week index `end` (for rolling-origin checks)."""
-        return SkuHistory(
-            self.skus,
-            self.weeks[:end],
-            self.units[:, :end],
-            self.exposure[:, :end],
-            self.factor[: end + (len(self.factor) - len(self.weeks))],
-            self.launch,
-            self.eol,
-            self.groups,
-        )
-
-
-def ages(history: SkuHistory, weeks: np.ndarray, relative: bool) -> np.ndarray:
+def ages(history: History, weeks: np.ndarray, relative: bool) -> np.ndarray:
     """Age of each SKU at week indices `weeks` (sku x k), in weeks since launch.
 
     With `relative`, ages are stretched to a common life length: a product 70 weeks into a
@@ -66,23 +39,17 @@ def ages(history: SkuHistory, weeks: np.ndarray, relative: bool) -> np.ndarray:
     return np.round(age * (typical / life)[:, None]).astype(np.int64)
 
 
-def _life_mask(history: SkuHistory, horizon: int) -> np.ndarray:
-    """1 where a future week lies between launch and end of life, else 0."""
-    t = len(history.weeks) + np.arange(horizon)
-    return ((t[None, :] >= history.launch[:, None]) & (t[None, :] <= history.eol[:, None])).astype(float)
-
-
-def level(history: SkuHistory, horizon: int, *, half_life: float = 6.0) -> np.ndarray:
+def level(history: History, horizon: int, factor: np.ndarray, *, half_life: float = 6.0) -> np.ndarray:
     """Flat forecast of the recent deseasonalised rate (ratio of weighted counts)."""
     n_weeks = len(history.weeks)
     weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
-    base = history.exposure * history.factor[None, :n_weeks]
+    base = history.exposure * factor[None, :n_weeks]
     rate = (history.units @ weights) / np.maximum(base @ weights, 1e-12)
-    future = history.factor[n_weeks : n_weeks + horizon]
-    return rate[:, None] * future[None, :] * _life_mask(history, horizon)
+    future = factor[n_weeks : n_weeks + horizon]
+    return rate[:, None] * future[None, :] * life_mask(history, horizon)
 
 
-def _curves(history: SkuHistory, max_age: int, relative: bool, smooth: int = 5, rounds: int = 4,
+def _curves(history: History, factor: np.ndarray, max_age: int, relative: bool, smooth: int = 5, rounds: int = 4,
             prior_units: float = 20.0):
     """Life-cycle curve by age for every analogue group: (rate, support, num, den) per grouping.
 
@@ -95,7 +62,7 @@ def _curves(history: SkuHistory, max_age: int, relative: bool, smooth: int = 5, 
     t = np.arange(n_weeks)[None, :]
     age = ages(history, np.arange(n_weeks), relative)
     ok = (age >= 0) & (age < max_age) & (history.exposure > 0) & (t <= history.eol[:, None])
-    base = history.exposure * history.factor[None, :n_weeks]
+    base = history.exposure * factor[None, :n_weeks]
     units = history.units
     kernel = np.ones(smooth)
     sold = np.where(ok, units, 0).sum(axis=1)
@@ -135,7 +102,7 @@ def _held(rate_num, den, support, min_support, last_ages: int = 8) -> np.ndarray
     return out
 
 
-def _curve_lookup(history: SkuHistory, curves, past_age, future_age, min_support: float):
+def _curve_lookup(history: History, curves, past_age, future_age, min_support: float):
     """Each SKU's analogue curve at its past and future ages, read from one group per SKU.
 
     The group is the most specific one whose analogues have been seen at the SKU's last
@@ -179,8 +146,9 @@ def _last_supported(support, min_support) -> np.ndarray:
 
 
 def lifecycle(
-    history: SkuHistory,
+    history: History,
     horizon: int,
+    factor: np.ndarray,
     *,
     half_life: float = 8.0,
     prior_units: float = 4.0,
@@ -196,12 +164,12 @@ def lifecycle(
     n_sku, n_weeks = history.units.shape
     if n_sku == 0:
         return np.zeros((0, horizon))
-    curves = _curves(history, max_age, relative)
+    curves = _curves(history, factor, max_age, relative)
     past_age = ages(history, np.arange(n_weeks), relative)
     future_age = ages(history, n_weeks + np.arange(horizon), relative)
     curve_past, curve_future = _curve_lookup(history, curves, past_age, future_age, min_support)
     weights = 0.5 ** ((n_weeks - 1 - np.arange(n_weeks)) / half_life)
-    expected = (curve_past * history.exposure * history.factor[None, :n_weeks] * (past_age >= 0)) @ weights
+    expected = (curve_past * history.exposure * factor[None, :n_weeks] * (past_age >= 0)) @ weights
     observed = history.units @ weights
     # Shrink the scale toward the typical SKU's scale in proportion to the evidence. The
     # curves are fitted on pooled units, so their level is that of the widely ranged
@@ -211,8 +179,8 @@ def lifecycle(
     prior = typical_scale(observed, expected, prior_units) if prior_scale is None else prior_scale
     scale = (observed + prior_units * prior) / (expected + prior_units)
     scale = np.where(expected + observed > 0, scale, prior)
-    future = history.factor[n_weeks : n_weeks + horizon]
-    return scale[:, None] * curve_future * future[None, :] * _life_mask(history, horizon)
+    future = factor[n_weeks : n_weeks + horizon]
+    return scale[:, None] * curve_future * future[None, :] * life_mask(history, horizon)
 
 
 def typical_scale(observed: np.ndarray, expected: np.ndarray, min_expected: float) -> float:
@@ -220,12 +188,3 @@ def typical_scale(observed: np.ndarray, expected: np.ndarray, min_expected: floa
     prior for a SKU the curve has barely seen; 1 when no SKU has that much evidence."""
     seen = expected >= min_expected
     return float(np.mean(observed[seen] / expected[seen])) if seen.any() else 1.0
-
-
-def _ets(history: SkuHistory, horizon: int) -> np.ndarray:
-    from forecasting.smoothing import ets
-
-    return ets(history, horizon)
-
-
-METHODS = {"level": level, "lifecycle": lifecycle, "ets": _ets}

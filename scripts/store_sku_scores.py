@@ -28,16 +28,18 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecasting import baselines, forecast, metrics  # noqa: E402
+from forecasting import calendar, forecast, methods, metrics  # noqa: E402
 from forecasting.backtest import load_world, windows  # noqa: E402
+from forecasting.history import History  # noqa: E402
 
 
-def fold_scores(win, sales, products, stores, horizon: int) -> dict:
+def fold_scores(win, sales, products, stores, horizon: int, holidays: pd.DataFrame) -> dict:
     start = win.weeks[win.origin]
-    ours = forecast(sales, horizon, (0.5,), products, stores, assortment=win.pairs[["store", "sku"]], start=start)
+    ours = forecast(sales, horizon, (0.5,), products, stores, assortment=win.pairs[["store", "sku"]], start=start,
+                    holidays=holidays)
     ours = ours["mean"].to_numpy().reshape(-1, horizon)
-    history = pd.DataFrame(win.history, columns=win.weeks[: win.origin])
-    sba = np.clip(baselines.croston_sba(history, horizon).to_numpy(), 0, None)
+    history = History.from_frame(pd.DataFrame(win.history, columns=win.weeks[: win.origin]))
+    sba = np.clip(methods.get("croston_sba")(history, horizon, holidays=holidays).to_numpy(), 0, None)
     zero = np.zeros_like(ours)
     h, a, w = win.history, win.actual, win.revenue
     weighted = w > 0
@@ -61,7 +63,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sales, products, stores = load_world(args.data)
-    rows = [fold_scores(win, sales, products, stores, args.horizon)
+    holidays = calendar.load_holidays()
+    rows = [fold_scores(win, sales, products, stores, args.horizon, holidays)
             for win in windows(sales, products, stores, folds=args.folds, horizon=args.horizon)]
     table = pd.DataFrame(rows)
     if args.json:

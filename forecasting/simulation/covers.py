@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from forecasting import forecast
+from forecasting import calendar, forecast
 from forecasting.replenishment.cover import matrix_cover
 from forecasting.simulation.world import LEAD, REVIEW, SHELF_WEEKS, World
 
@@ -36,19 +36,19 @@ class Covers:
     origins: int
 
 
-_SHARED: dict = {}  # what forked forecast workers read (sales, world, horizon), set by rolling_covers
+_SHARED: dict = {}  # what forked forecast workers read (sales, world, horizon, holidays), set by rolling_covers
 
 
 def _forecast_origin(o: int):
     """One forecast from the sales before week `o` of the replay: (o, weekly means per live cell, spread)."""
-    sales, world, horizon = _SHARED["sales"], _SHARED["world"], _SHARED["horizon"]
+    sales, world, horizon, holidays = _SHARED["sales"], _SHARED["world"], _SHARED["horizon"], _SHARED["holidays"]
     origin = world.weeks[o]
     history = sales[(sales["week"] < origin) & (sales["week"] >= origin - pd.Timedelta(weeks=HISTORY_WEEKS))]
     live = np.flatnonzero(world.active[:, o:o + horizon].any(1))
     assortment = pd.DataFrame({"store": world.store[live], "sku": world.sku[live]})
     fc = forecast(history, horizon=horizon, products=world.products.set_index("sku"),
                   stores=world.stores.set_index("store"), assortment=assortment, start=origin,
-                  quantiles=(0.5,))  # the policy uses the mean and the spread
+                  quantiles=(0.5,), holidays=holidays)  # the policy uses the mean and the spread
     spread = fc.attrs.get("dispersion") or {"store": 0.3, "sku": [0.05]}
     key = pd.MultiIndex.from_arrays([world.store, world.sku])
     rows = key.get_indexer(pd.MultiIndex.from_frame(fc[["store", "sku"]].iloc[::horizon]))
@@ -57,16 +57,20 @@ def _forecast_origin(o: int):
     return o, rows, fc["mean"].to_numpy(dtype=float).reshape(-1, horizon), spread
 
 
-def rolling_covers(sales, world: World, *, every: int, progress: bool, workers: int = 1) -> Covers:
+def rolling_covers(sales, world: World, *, every: int, progress: bool, workers: int = 1, holidays=None) -> Covers:
     """Forecast every `every` weeks (in `workers` forked processes) and keep, for each cell and
     week, the mean and phi of demand over lead + review and over the shelf horizon; the weeks
-    between two origins roll the last forecast forward. Computed once, reused by every policy run."""
+    between two origins roll the last forecast forward. Computed once, reused by every policy run.
+    `holidays` (a date, kind frame or a CSV path; default data/holidays.csv) is loaded once and
+    passed to every forecast."""
     n, weeks = world.demand.shape
     out = [np.zeros((n, weeks)) for _ in range(4)]
     horizon = every - 1 + max(LEAD + REVIEW, SHELF_WEEKS)
     began = time.perf_counter()
     origins = list(range(0, weeks, every))
-    _SHARED.update(sales=sales, world=world, horizon=horizon)
+    if not isinstance(holidays, pd.DataFrame):
+        holidays = calendar.load_holidays(holidays)
+    _SHARED.update(sales=sales, world=world, horizon=horizon, holidays=holidays)
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
