@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import io
 import re
+import time
+import zipfile
 
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from retail.models import Movement, SerialUnit
@@ -62,3 +65,50 @@ def test_staff_cannot_import_into_another_store(client, world, session):
     sign_in(client, "staff@b.example.com")
     assert upload(client, world["a"].id, GOOD).status_code == 403
     assert sales(session) == 0
+
+
+def test_attack_cells_are_named_rows_not_a_server_error(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    content = ("date,sku,quantity,unit_price,receipt\n"
+               "2026-11-20,RK-CASE,1e1000000,199,R-1\n"
+               "2026-11-20,RK-CASE,Infinity,199,R-2\n"
+               "2026-11-20,RK-CASE,10000000000000000000,199,R-3\n"
+               f"2026-11-20,RK-CASE,1,199,{'R' * 65}\n"
+               "2026-11-20,RK-CASE,1,100000000000,R-5\n").encode()
+    start = time.perf_counter()
+    response = upload(client, world["a"].id, content)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and time.perf_counter() - start < 5
+    for row in (2, 3, 4, 5, 6):
+        assert f"第 {row} 行" in page
+    assert "最多 64 个字符" in page and "确认导入" not in page
+    assert sales(session) == 0
+
+
+def test_an_xlsx_dimension_bomb_is_refused_at_once(client, world, session):
+    book = Workbook()
+    book.active.append(["date", "sku", "quantity"])
+    book.active.append(["2026-11-20", "RK-CASE", 1])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', data)
+            target.writestr(item.filename, data)
+    sign_in(client, "staff@a.example.com")
+    start = time.perf_counter()
+    response = upload(client, world["a"].id, out.getvalue(), name="bomb.xlsx")
+    assert response.status_code == 422 and time.perf_counter() - start < 5
+    assert "最多 64 列" in response.get_data(as_text=True)
+    assert sales(session) == 0
+
+
+def test_a_big5_file_previews_in_traditional_chinese(client, world, session):
+    content = ("銷售日期,條碼,數量,單價\r\n2026-11-20 15:30,6970000000024,2,199\r\n").encode("big5")
+    sign_in(client, "staff@a.example.com")
+    response = upload(client, world["a"].id, content)
+    assert response.status_code == 200 and "1 行有效数据" in response.get_data(as_text=True)
