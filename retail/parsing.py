@@ -170,7 +170,7 @@ def identifier(value, *, field: str, default: int | None = None, required: bool 
 # -- text ---------------------------------------------------------------------------------------------------
 
 def text(value, *, field: str, max_length: int = MAX_TEXT_LENGTH, required: bool = False) -> str | None:
-    """Free text: NFKC, control characters other than newline and tab removed, stripped. Longer than
+    """Free text: NFKC, control characters other than newline and tab made spaces, stripped. Longer than
     `max_length` is refused with `TooLong` (never cut); empty gives None, or MissingValue when required."""
     if value is None:
         value = ""
@@ -178,7 +178,9 @@ def text(value, *, field: str, max_length: int = MAX_TEXT_LENGTH, required: bool
         value = str(value)
     if len(value) > max(4 * max_length, max_length + 64):  # refused before any work on the text
         raise errors.TooLong(field=field, max_length=max_length)
-    cleaned = _CONTROL.sub("", fold(value).replace("\r\n", "\n")).strip()
+    # a lone CR (a scanner's terminator) is a line break; other control characters become spaces, so the
+    # words (or serials) they separated stay apart
+    cleaned = _CONTROL.sub(" ", fold(value).replace("\r\n", "\n").replace("\r", "\n")).strip()
     if len(cleaned) > max_length:
         raise errors.TooLong(field=field, max_length=max_length)
     if not cleaned:

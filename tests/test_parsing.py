@@ -168,6 +168,8 @@ def test_a_serial_longer_than_the_column_is_refused():
 def test_text_folds_strips_and_removes_control_characters():
     assert parsing.text("  ＡＢＣ１２３ ", field="note") == "ABC123"
     assert parsing.text("line\r\nnext\tcol\x00\x07\x1b", field="note") == "line\nnext\tcol"
+    assert parsing.text("SN1\rSN2\x1dSN3", field="serials") == "SN1\nSN2 SN3"
+    assert parsing.serials(parsing.text("SN1\rSN2\x1dSN3\r", field="serials")) == ["SN1", "SN2", "SN3"]
     assert parsing.text("   ", field="note") is None and parsing.text(None, field="note") is None
 
 
