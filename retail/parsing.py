@@ -291,14 +291,14 @@ def money(value, *, field: str = "price", default: Decimal | None = None, requir
         rounded = round(value, 2)
         if abs(value - rounded) > 1e-6:  # 199.9 read back as 199.90000000000001 is still 199.90
             raise refuse()
-        return Decimal(f"{rounded:.2f}")
+        return Decimal(f"{rounded:.2f}").copy_abs()  # -0.0 is 0.00
     if isinstance(value, Decimal):
         if not value.is_finite() or value.adjusted() >= MONEY_DIGITS or value < 0:
             raise refuse()
         amount = value.quantize(Decimal("0.01"))
         if amount != value:
             raise refuse()
-        return amount
+        return amount.copy_abs()  # Decimal("-0") is 0.00
     if not isinstance(value, str) or len(value) > MAX_MONEY_TEXT * 4:
         raise refuse()
     text_ = fold(value)
