@@ -6,11 +6,11 @@ import uuid
 
 import structlog
 from flask import Flask, g, request
-from sqlmodel import Session
 
 from retail import logs
 from retail.config import INSTANCE_DIR, Settings, load_settings
-from retail.db import make_engine, new_session
+from retail.db import make_engine
+from retail.request_db import close_session
 
 
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     logs.configure(settings.log_level, json=settings.log_json)
 
     _register_request_logging(app)
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_session)
 
     from retail.web.health import bp as health_bp
 
@@ -38,21 +38,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
-
-
-def db_session() -> Session:
-    """The request's database session, opened on first use and closed at teardown."""
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = new_session(current_app.extensions["engine"])
-    return g.db
-
-
-def _close_session(_exc) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
 
 
 def _register_request_logging(app: Flask) -> None:

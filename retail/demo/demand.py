@@ -14,10 +14,10 @@ from retail.demo.network import StoreDynamics
 # Units sold per full year in a 3,000-store world; the level is scaled to n_stores / 3000.
 SALES_TARGET = {2024: 29_000, 2025: 31_000}
 REFERENCE_STORES = 3000
-# Share of demand expected to be lost to stockouts under the replenishment rule in simulate.py;
+# Share of demand expected to be lost to stockouts under the replenishment rule in trading.py;
 # calibration inflates demand by it so that units *sold* hit the targets.
 EXPECTED_LOST_SHARE = 0.07
-# Share of buying customers who take two units (simulate.py); part of expected demand.
+# Share of buying customers who take two units (trading.py); part of expected demand.
 PAIR_SHARE = 0.05
 CATEGORY_SHARE = {"audio": 1.25, "camera": 1.0, "ar": 0.8}
 

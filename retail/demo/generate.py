@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retail.demo import catalogue, demand, ledger, network, simulate
+from retail.demo import catalogue, demand, movements, network, trading
 
 HISTORY_START = date(2023, 11, 27)  # a Monday
 HISTORY_END = date(2026, 11, 22)    # a Sunday: 156 full weeks
@@ -69,14 +69,14 @@ def build_world(*, seed: int, n_stores: int, start: date, end: date, progress: b
 
     store_dc = pd.Index(dcs["code"]).get_indexer(stores["dc_code"])
     brand_index = pd.Index(brands_full["code"]).get_indexer(products["brand_code"])
-    outcome = simulate.simulate(
+    outcome = trading.simulate(
         cells=cells, promos=promos, dyn=dyn, store_dc=store_dc, n_dcs=len(dcs), curve=curve, season=season,
         level=level, start_weekday=start.weekday(),
         lead_days=brands_full["lead_time_days"].to_numpy()[brand_index],
         moq=brands_full["moq"].to_numpy(), pack=products["pack_size"].to_numpy(), sku_brand=brand_index,
         eol=eol, rng=rng, progress=progress,
     )
-    movements, shipments = ledger.build_ledger(
+    movement_rows, shipments = movements.build_ledger(
         outcome, cells=cells, stores=stores, dcs=dcs, products=products, store_dc=store_dc,
         start=start, days=days,
     )
@@ -86,11 +86,11 @@ def build_world(*, seed: int, n_stores: int, start: date, end: date, progress: b
         stores=stores.reset_index(drop=True),
         dcs=dcs,
         users=users,
-        movements=movements,
+        movements=movement_rows,
         shipments=shipments,
     )
-    sold = -movements.loc[movements["kind"] == "sale", "quantity"]
-    years = movements.loc[sold.index, "ts"].dt.tz_convert("Asia/Shanghai").dt.year
+    sold = -movement_rows.loc[movement_rows["kind"] == "sale", "quantity"]
+    years = movement_rows.loc[sold.index, "ts"].dt.tz_convert("Asia/Shanghai").dt.year
     stats = {
         "cells": int(len(cells.store)),
         "demand_units": outcome.demand_units,

@@ -31,6 +31,12 @@ def may_approve_counts(user: User, store_id: int) -> bool:
     return user.role == Role.store_manager and user.store_id == store_id
 
 
+def check_network(user: User) -> None:
+    """Raise Forbidden unless `user` works for the whole network (planners and admins)."""
+    if user.role not in NETWORK_ROLES:
+        raise errors.Forbidden(what="the network")
+
+
 def check_admin(user: User) -> None:
     if user.role != Role.admin:
         raise errors.Forbidden(what="administration")

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retail.models import User
+from retail.services.verbs import public
 
 _hasher = PasswordHasher()
 
@@ -15,6 +16,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@public
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The active user with this email and password, or None. Rehashes when parameters have risen."""
     user = session.execute(

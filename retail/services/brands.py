@@ -5,10 +5,12 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from retail import errors
-from retail.models import Brand
+from retail.models import Brand, User
 from retail.services import audit
+from retail.services.verbs import ADMIN, query, verb
 
 
+@query
 def find_brands(session: Session, *, query: str = "", limit: int = 100) -> list[Brand]:
     q = select(Brand)
     text = (query or "").strip().lower()
@@ -19,6 +21,7 @@ def find_brands(session: Session, *, query: str = "", limit: int = 100) -> list[
     return list(session.execute(q.order_by(Brand.code).limit(limit)).scalars())
 
 
+@query
 def get_brand(session: Session, *, brand_id: int) -> Brand:
     brand = session.get(Brand, brand_id)
     if brand is None:
@@ -42,8 +45,9 @@ def _apply(brand: Brand, *, name: str, name_zh: str, lead_time_days: int, moq: i
     brand.lead_time_days, brand.moq, brand.contact_email, brand.active = lead_time_days, moq, email, active
 
 
-def create_brand(session: Session, *, code: str, name: str, name_zh: str = "", lead_time_days: int = 14,
-                 moq: int = 1, contact_email: str | None = None, actor_id: int | None = None) -> Brand:
+@verb(ADMIN)
+def create_brand(session: Session, actor: User, *, code: str, name: str, name_zh: str = "", lead_time_days: int = 14,
+                 moq: int = 1, contact_email: str | None = None) -> Brand:
     code = (code or "").strip().upper()
     if not code or len(code) > 16:
         raise errors.InvalidValue(field="code", value=code)
@@ -54,25 +58,26 @@ def create_brand(session: Session, *, code: str, name: str, name_zh: str = "", l
            active=True)
     session.add(brand)
     session.flush()
-    audit.record(session, actor_id=actor_id, action="brand.created", entity="brand", entity_id=brand.code)
-    session.commit()
+    audit.record(session, actor_id=actor.id, action="brand.created", entity="brand", entity_id=brand.code)
+    session.flush()
     return brand
 
 
-def update_brand(session: Session, *, brand_id: int, name: str, name_zh: str = "", lead_time_days: int = 14,
-                 moq: int = 1, contact_email: str | None = None, active: bool = True,
-                 actor_id: int | None = None) -> Brand:
+@verb(ADMIN)
+def update_brand(session: Session, actor: User, *, brand_id: int, name: str, name_zh: str = "", lead_time_days: int = 14,
+                 moq: int = 1, contact_email: str | None = None, active: bool = True) -> Brand:
     brand = get_brand(session, brand_id=brand_id)
     _apply(brand, name=name, name_zh=name_zh, lead_time_days=lead_time_days, moq=moq, contact_email=contact_email,
            active=active)
-    audit.record(session, actor_id=actor_id, action="brand.updated", entity="brand", entity_id=brand.code)
-    session.commit()
+    audit.record(session, actor_id=actor.id, action="brand.updated", entity="brand", entity_id=brand.code)
+    session.flush()
     return brand
 
 
-def deactivate_brand(session: Session, *, brand_id: int, actor_id: int | None = None) -> Brand:
+@verb(ADMIN)
+def deactivate_brand(session: Session, actor: User, *, brand_id: int) -> Brand:
     brand = get_brand(session, brand_id=brand_id)
     brand.active = False
-    audit.record(session, actor_id=actor_id, action="brand.deactivated", entity="brand", entity_id=brand.code)
-    session.commit()
+    audit.record(session, actor_id=actor.id, action="brand.deactivated", entity="brand", entity_id=brand.code)
+    session.flush()
     return brand

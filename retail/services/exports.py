@@ -16,9 +16,11 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from retail.models import Brand, Location, Movement, Product
+from retail.services.verbs import job
 from retail.services.weekly_sales import weekly_sales
 
 
+@job
 def read_world(engine: Engine) -> SimpleNamespace:
     """Brands, products, stores and the ledger, in the generator's column names."""
     with engine.connect() as c:
@@ -84,11 +86,13 @@ def export_frames(world) -> dict[str, pd.DataFrame]:
     return {"sales": weekly_sales(world.movements, world.stores), "products": products, "stores": stores}
 
 
+@job
 def forecasting_frames(engine: Engine) -> dict[str, pd.DataFrame]:
     """sales, products and stores frames in the forecasting library's contract."""
     return export_frames(read_world(engine))
 
 
+@job
 def export_database(engine: Engine, directory: Path) -> dict[str, int]:
     """Write sales.parquet, products.parquet and stores.parquet; returns rows written per file."""
     directory = Path(directory)

@@ -6,7 +6,8 @@ inserted; a run for a start week that already exists is returned, not repeated.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from sqlmodel import Session
 import forecasting
 from retail.models import Brand, ForecastRun, ForecastSeries, Location, LocationKind, Movement, Product
 from retail.services import audit
+from retail.services.verbs import job, query
 from retail.services.weekly_sales import DEFAULT_TIMEZONE, SALES_COLUMNS, week_start
 from retail.services.weekly_sales import weekly_sales as ledger_weekly_sales
 
@@ -23,6 +25,7 @@ BATCH = 5000
 QUANTILES = (0.5, 0.8, 0.95)
 
 
+@query
 def master_frames(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Products (sku, brand, category, dates, prices, pack, lead time, MOQ) and stores, as forecasting wants them."""
     rows = session.execute(select(Product, Brand).join(Brand, Brand.id == Product.brand_id)).all()
@@ -45,6 +48,7 @@ def master_frames(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
     return products, stores
 
 
+@query
 def weekly_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
     """store, sku, week, units, in_stock from the ledger: `retail.services.weekly_sales` on the store movements,
     weeks by the store's local Monday."""
@@ -60,6 +64,7 @@ def weekly_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
     return ledger_weekly_sales(movements, stores.rename(columns={"store": "code"}))
 
 
+@job
 def run_forecast(
     session: Session, *, start: date | None = None, horizon: int = 13, actor_id: int | None = None,
     progress: bool = False,
@@ -112,6 +117,7 @@ def _existing(session: Session, start: date | None, horizon: int) -> ForecastRun
     ).scalars().first()
 
 
+@query
 def ledger_next_week(session: Session) -> date | None:
     """The Monday after the week of the ledger's last day, from two MAX queries.
 
@@ -134,11 +140,13 @@ def ledger_next_week(session: Session) -> date | None:
     return max(weeks) + timedelta(weeks=1)
 
 
+@query
 def latest_run(session: Session) -> ForecastRun | None:
     return session.execute(select(ForecastRun).order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc())
                            ).scalars().first()
 
 
+@query
 def forecast_frame(session: Session, *, run_id: int) -> pd.DataFrame:
     """A stored run back in the shape of forecasting.forecast (store, sku, week, mean, p50, ...)."""
     run = session.get(ForecastRun, run_id)
@@ -165,3 +173,36 @@ def forecast_frame(session: Session, *, run_id: int) -> pd.DataFrame:
 
 def next_monday(day: date) -> date:
     return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+@dataclass(frozen=True)
+class ForecastWeek:
+    week: date
+    low: float
+    mean: float
+    high: float
+    low_q: int  # the quantiles bounding the band, in percent
+    high_q: int
+
+
+@query
+def store_forecast(session: Session, *, store_id: int, sku: str, as_of: datetime) -> list[ForecastWeek]:
+    """The latest stored forecast of a SKU at the store: weekly mean and the band between the lowest
+    and highest stored quantiles; [] when the forecasting job has stored none for it.
+
+    Its weeks are the run's: `run_forecast` starts the week after the last week of
+    `forecasts.weekly_sales`, so they are local Mondays (`weekly_sales.week_start`) like the bars of
+    `weekly_sales` above, and the band continues the chart on the same week rule."""
+    # The latest run first, then its series by primary key (run, store, product): a lookup, not a scan.
+    run = session.execute(select(ForecastRun.id, ForecastRun.start_week)
+                          .order_by(ForecastRun.start_week.desc(), ForecastRun.id.desc()).limit(1)).first()
+    product_id = session.execute(select(Product.id).where(Product.sku == sku)).scalar()
+    if run is None or product_id is None:
+        return []
+    series = session.get(ForecastSeries, (run.id, store_id, product_id))
+    if series is None or not series.quantiles:
+        return []
+    keys = sorted(series.quantiles, key=lambda k: int(k[1:]))
+    low, high = series.quantiles[keys[0]], series.quantiles[keys[-1]]
+    return [ForecastWeek(run.start_week + timedelta(weeks=i), float(low[i]), float(mean), float(high[i]),
+                         int(keys[0][1:]), int(keys[-1][1:])) for i, mean in enumerate(series.mean)]

@@ -5,7 +5,9 @@ save as CSV), Big5 (Hong Kong and Taiwan; told from GB18030 by which reading fin
 full-width digits and stray spaces. A file lands whole or not at all: `preview` validates every
 row and dry-runs the sales against the ledger in a transaction it rolls back; `apply` does the
 same for real, in one transaction, and records the file's hash so the same file never lands twice.
-Sales and returns go through `retail.services.inventory`, the one write path for stock.
+Every row goes through the verbs a person at the till uses: `sales.sell` and `returns.record_return`
+(a return names its sale by serial or by the receipt it was sold under at this store, and never
+returns more than the sale sold). No rule is added or skipped for a file.
 
 Every value is read by `retail.parsing` (bounded quantities, prices, receipts, serials and dates), and
 the file itself is bounded before it is read: its size, an XLSX's unpacked size, the rows and columns a
@@ -30,8 +32,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from retail import errors, parsing
-from retail.models import Location, PosImport, Product
-from retail.services import inventory
+from retail.models import Location, PosImport, User
+from retail.services import products as catalogue
+from retail.services import returns, sales
+from retail.services.ledger.postings import location_by_id
+from retail.services.verbs import STORE, verb
 
 MAX_ROWS = 5000  # data rows (not blank) in one file
 MAX_SHEET_ROWS = 4 * MAX_ROWS  # rows read at all, blank ones included (an XLSX may declare or skip to row 1,048,576)
@@ -316,8 +321,10 @@ def _parse_row(session, number: int, values: dict, tz, now, products: dict) -> t
     except errors.DomainError:
         sku_text = None
     if sku_text and sku_text not in products:
-        products[sku_text] = session.execute(select(Product).where(
-            (Product.sku == sku_text) | (Product.barcode == sku_text))).scalars().first()
+        try:
+            products[sku_text] = catalogue.by_sku_or_barcode(session, sku_text)
+        except errors.UnknownProduct:
+            products[sku_text] = None
     product = products.get(sku_text) if sku_text else None
     if product is None:
         shown = sku_text if sku_text is not None else parsing.shown(_cell_text(values.get("sku")))
@@ -351,16 +358,23 @@ def _parse_row(session, number: int, values: dict, tz, now, products: dict) -> t
                   receipt), problems
 
 
-def _post(session: Session, store: Location, rows: list[PosRow], actor_id: int | None) -> list[RowError]:
-    """Post every row without committing; the errors the ledger raised, by row."""
+def _post(session: Session, store: Location, rows: list[PosRow], actor: User) -> list[RowError]:
+    """Post every row through the verbs, each in a savepoint inside the file's transaction; the refusals,
+    by row. Returns name their sale by the serials or by the receipt (the sale's reference here)."""
     problems = []
     for row in sorted(rows, key=lambda r: (r.sold_at, r.row_number)):
-        verb = inventory.record_sale if row.kind == "sale" else inventory.record_return
         try:
             with session.begin_nested():
-                verb(session, store_id=store.id, sku=row.sku, quantity=row.quantity, serials=row.serials,
-                     unit_price=row.unit_price, reference=row.receipt, actor_id=actor_id, at=row.sold_at,
-                     commit=False)
+                if row.kind == "sale":
+                    sales.sell(session, actor, store_id=store.id, sku=row.sku, quantity=row.quantity,
+                               serials=row.serials, unit_price=row.unit_price, reference=row.receipt, at=row.sold_at)
+                elif row.serials:
+                    returns.record_return(session, actor, store_id=store.id, serials=row.serials, at=row.sold_at)
+                elif row.receipt is None:
+                    raise errors.MissingValue(field="receipt")
+                else:
+                    returns.record_return(session, actor, store_id=store.id, receipt=row.receipt, sku=row.sku,
+                                          quantity=row.quantity, at=row.sold_at)
         except errors.DomainError as refused:
             problems.append(RowError(row.row_number, None, refused.code, refused.params,
                                      f"Row {row.row_number}: {refused}"))
@@ -368,7 +382,7 @@ def _post(session: Session, store: Location, rows: list[PosRow], actor_id: int |
 
 
 def _load(session: Session, store_id: int, filename: str, content: bytes):
-    store = inventory.location_by_id(session, store_id)
+    store = location_by_id(session, store_id)
     digest = hashlib.sha256(content).hexdigest()
     try:
         table = _read_table(filename, content)
@@ -386,33 +400,39 @@ def _already(session: Session, store_id: int, digest: str) -> bool:
         PosImport.store_id == store_id, PosImport.file_sha256 == digest)).first() is not None
 
 
-def preview(session: Session, *, store_id: int, filename: str, content: bytes) -> Preview:
+@verb(STORE)
+def preview(session: Session, actor: User, *, store_id: int, filename: str, content: bytes) -> Preview:
+    """Read and check the file, and dry-run every row through the verbs in a savepoint rolled back at once:
+    the errors a confirmation would meet, with nothing written."""
     store, digest, rows, problems = _load(session, store_id, filename, content)
     already = _already(session, store.id, digest)
     if not problems and not already:
-        problems = _post(session, store, rows, actor_id=None)
-    session.rollback()  # a preview writes nothing
+        dry_run = session.begin_nested()
+        try:
+            problems = _post(session, store, rows, actor)
+        finally:
+            dry_run.rollback()
     return Preview(rows=rows, errors=sorted(problems, key=lambda e: e.row_number), file_sha256=digest,
                    already_imported=already)
 
 
-def apply(session: Session, *, store_id: int, filename: str, content: bytes, actor_id: int | None) -> Result:
+@verb(STORE)
+def apply(session: Session, actor: User, *, store_id: int, filename: str, content: bytes) -> Result:
+    """Import the file whole or not at all (InvalidFile lists every refused row). The file is claimed first
+    by its hash: the same file confirmed twice, also at the same moment, lands once."""
     store, digest, rows, problems = _load(session, store_id, filename, content)
     if problems:
-        session.rollback()
         raise InvalidFile(sorted(problems, key=lambda e: e.row_number))
     if _already(session, store.id, digest):
-        session.rollback()
         return Result(imported_rows=0, already_imported=True)
-    problems = _post(session, store, rows, actor_id)
-    if problems:
-        session.rollback()
-        raise InvalidFile(sorted(problems, key=lambda e: e.row_number))
-    session.add(PosImport(store_id=store.id, file_sha256=digest, filename=filename[:255], rows=len(rows),
-                          actor_id=actor_id))
     try:
-        session.commit()
-    except IntegrityError:  # the same file, confirmed twice at once: the other request landed it
-        session.rollback()
+        with session.begin_nested():
+            session.add(PosImport(store_id=store.id, file_sha256=digest, filename=filename[:255], rows=len(rows),
+                                  actor_id=actor.id))
+            session.flush()
+    except IntegrityError:  # the same file, confirmed at the same moment: the other request lands it
         return Result(imported_rows=0, already_imported=True)
+    problems = _post(session, store, rows, actor)
+    if problems:
+        raise InvalidFile(sorted(problems, key=lambda e: e.row_number))
     return Result(imported_rows=len(rows), already_imported=False)

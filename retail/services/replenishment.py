@@ -4,12 +4,13 @@
 lines with their explanation, allocations of short DC stock, purchase proposals to brands,
 same-city transfers), once per forecast run and week: a re-run returns the stored run.
 An order exists only when a person submits suggestions; each transition is a verb here,
-audited, and shipping goes through retail.services.shipments.ship (the ledger's one path).
+audited, and shipping goes through retail.services.ledger.ship (the ledger's one path).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -24,6 +25,7 @@ from retail.models import (
     Allocation,
     Location,
     OrderStatus,
+    Product,
     PurchaseProposal,
     ReplenishmentOrder,
     ReplenishmentOrderLine,
@@ -33,9 +35,11 @@ from retail.models import (
     StockBalance,
     SuggestedLine,
     TransferProposal,
+    User,
     utcnow,
 )
-from retail.services import audit, forecasts, shipments
+from retail.services import access, audit, forecasts, ledger
+from retail.services.verbs import NETWORK, STORE, job, query, verb
 
 BATCH = 5000
 OPEN = (OrderStatus.submitted, OrderStatus.approved)  # ordered, not yet in the ledger's in_transit
@@ -74,6 +78,7 @@ def _positions(session: Session, stores: pd.DataFrame, products: pd.DataFrame) -
     return pos
 
 
+@job
 def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | None = None,
          config: policy.PolicyConfig | None = None, actor_id: int | None = None,
          progress=None) -> ReplenishmentRun:
@@ -170,11 +175,15 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
     return run
 
 
-def submit(session: Session, *, run_id: int, store_id: int, quantities: Mapping[int, int] | None = None,
-           actor_id: int | None = None) -> ReplenishmentOrder:
+@verb(STORE)
+def submit(session: Session, actor: User, *, store_id: int, run_id: int,
+           quantities: Mapping[int, int] | None = None) -> ReplenishmentOrder:
     """A store manager or planner turns a run's suggestions for a store into an order.
     `quantities` (product id -> units) may change the suggested units; 0 drops a line.
     Submitting the same run and store again returns the order already made."""
+    if not access.may_submit_orders(actor, store_id):
+        raise errors.Forbidden(what=f"orders of store {store_id}")
+    actor_id = actor.id
     lines = session.execute(select(SuggestedLine).where(SuggestedLine.run_id == run_id,
                                                         SuggestedLine.location_id == store_id)).scalars().all()
     made = next((ln.order_id for ln in lines if ln.order_id is not None), None)
@@ -199,7 +208,7 @@ def submit(session: Session, *, run_id: int, store_id: int, quantities: Mapping[
                                                suggested_line_id=ln.id))
     audit.record(session, actor_id=actor_id, action="order.submitted", entity="replenishment_order",
                  entity_id=order.reference, detail={"lines": len(lines)})
-    session.commit()
+    session.flush()
     return order
 
 
@@ -216,22 +225,23 @@ def _transition(session: Session, order_id: int, verb: str, actor_id: int | None
         .values(status=target, updated_at=utcnow(), **values).execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        session.rollback()
-        session.refresh(order)
-        raise OrderStateConflict(reference=order.reference, status=order.status, verb=verb + ("d" if verb.endswith("e") else "ped" if verb == "ship" else "led" if verb == "cancel" else "ed"))
+        status = session.execute(select(ReplenishmentOrder.status).where(ReplenishmentOrder.id == order_id)).scalar_one()
+        raise OrderStateConflict(reference=order.reference, status=status, verb=verb + ("d" if verb.endswith("e") else "ped" if verb == "ship" else "led" if verb == "cancel" else "ed"))
     audit.record(session, actor_id=actor_id, action=f"order.{target.value}", entity="replenishment_order",
                  entity_id=order.reference, detail=None)
     return order
 
 
-def approve(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
-    order = _transition(session, order_id, "approve", actor_id, approved_by=actor_id)
-    session.commit()
+@verb(NETWORK)
+def approve(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "approve", actor.id, approved_by=actor.id)
+    session.flush()
     session.refresh(order)
     return order
 
 
-def ship(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
+@verb(NETWORK)
+def ship(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
     """Ship an approved order from its DC: serials are picked first in, the ledger moves via shipments.ship."""
     order = session.get(ReplenishmentOrder, order_id)
     if order is None:
@@ -241,8 +251,6 @@ def ship(session: Session, *, order_id: int, actor_id: int | None = None) -> Rep
     lines = session.execute(select(ReplenishmentOrderLine).where(ReplenishmentOrderLine.order_id == order_id)
                             ).scalars().all()
     out = []
-    from retail.models import Product
-
     for ln in lines:
         product = session.get(Product, ln.product_id)
         serials = []
@@ -252,44 +260,78 @@ def ship(session: Session, *, order_id: int, actor_id: int | None = None) -> Rep
                                                 SerialUnit.location_id == order.from_location_id,
                                                 SerialUnit.state == SerialState.in_stock)
                 .order_by(SerialUnit.updated_at, SerialUnit.serial).limit(ln.quantity)).scalars())
-        out.append(shipments.Line(sku=product.sku, quantity=ln.quantity, serials=serials))
-    order = _transition(session, order_id, "ship", actor_id)
-    shipment = shipments.ship(session, from_location_id=order.from_location_id, to_location_id=order.location_id,
-                              lines=out, reference=order.reference, actor_id=actor_id, commit=False)
+        out.append(ledger.Line(sku=product.sku, quantity=ln.quantity, serials=serials))
+    order = _transition(session, order_id, "ship", actor.id)
+    shipment = ledger.ship(session, from_location_id=order.from_location_id, to_location_id=order.location_id,
+                           lines=out, reference=order.reference, actor_id=actor.id)
     order.shipment_id = shipment.id
-    session.commit()
+    session.flush()
     session.refresh(order)
     return order
 
 
-def receive(session: Session, *, order_id: int, received: Mapping[str, int] | None = None,
-            actor_id: int | None = None) -> ReplenishmentOrder:
+@verb(STORE)
+def receive(session: Session, actor: User, *, store_id: int, order_id: int,
+            received: Mapping[str, int] | None = None) -> ReplenishmentOrder:
+    """The ordering store receives the order's delivery (another store's order is NotFound)."""
     order = session.get(ReplenishmentOrder, order_id)
-    if order is None:
+    if order is None or order.location_id != store_id:
         raise errors.NotFound(what="Order", key=order_id)
     if order.status == OrderStatus.received:
         return order
-    order = _transition(session, order_id, "receive", actor_id)
-    shipments.receive(session, shipment_id=order.shipment_id, received=dict(received or {}), actor_id=actor_id,
-                      commit=False)
-    session.commit()
+    order = _transition(session, order_id, "receive", actor.id)
+    ledger.receive(session, shipment_id=order.shipment_id, received=dict(received or {}), actor_id=actor.id)
+    session.flush()
     session.refresh(order)
     return order
 
 
-def close(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
-    order = _transition(session, order_id, "close", actor_id)
-    session.commit()
+@verb(NETWORK)
+def close(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "close", actor.id)
+    session.flush()
     session.refresh(order)
     return order
 
 
-def cancel(session: Session, *, order_id: int, actor_id: int | None = None) -> ReplenishmentOrder:
-    order = _transition(session, order_id, "cancel", actor_id)
-    session.commit()
+@verb(NETWORK)
+def cancel(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
+    order = _transition(session, order_id, "cancel", actor.id)
+    session.flush()
     session.refresh(order)
     return order
 
 
+@query
 def suggestion_count(session: Session, *, run_id: int) -> int:
     return int(np.asarray(session.execute(select(SuggestedLine.id).where(SuggestedLine.run_id == run_id)).all()).shape[0])
+
+
+@dataclass(frozen=True)
+class SuggestedOrder:
+    run: ReplenishmentRun
+    lines: list[tuple]  # (SuggestedLine, Product, ordered quantity or None)
+    order: ReplenishmentOrder | None
+
+
+@query
+def suggested_order(session: Session, *, store_id: int) -> SuggestedOrder | None:
+    """The store's lines of the latest replenishment run, with the order made of them if any."""
+    run = session.execute(select(ReplenishmentRun).join(SuggestedLine, SuggestedLine.run_id == ReplenishmentRun.id)
+                          .where(SuggestedLine.location_id == store_id)
+                          .order_by(ReplenishmentRun.as_of.desc(), ReplenishmentRun.id.desc()).limit(1)
+                          ).scalars().first()
+    if run is None:
+        return None
+    rows = session.execute(
+        select(SuggestedLine, Product).join(Product, Product.id == SuggestedLine.product_id)
+        .where(SuggestedLine.run_id == run.id, SuggestedLine.location_id == store_id).order_by(Product.sku)
+    ).all()
+    order_id = next((line.order_id for line, _ in rows if line.order_id is not None), None)
+    order = session.get(ReplenishmentOrder, order_id) if order_id else None
+    ordered = {}
+    if order is not None:
+        ordered = dict(session.execute(select(ReplenishmentOrderLine.product_id, ReplenishmentOrderLine.quantity)
+                                       .where(ReplenishmentOrderLine.order_id == order.id)).all())
+    return SuggestedOrder(run, [(line, product, ordered.get(product.id, 0) if order else None)
+                                for line, product in rows], order)

@@ -1,195 +1,99 @@
-"""The stock ledger's one write path: a movement row and its balance change, in one transaction.
+"""What a store holds: stock lines with their rate of sale, weeks of cover, risk and aging.
 
-Every decrement is a conditional UPDATE (`... WHERE on_hand + :delta >= 0`): the database
-refuses to oversell, also when several workers race for the last unit, on PostgreSQL and
-on SQLite alike. No Python lock, no read-modify-write.
+Pure reads. The caller passes `as_of` (the clock is read at the edge). Weeks of cover and aged stock are
+the KPIs of `forecasting.kpis` (one definition for pages, dashboards and the simulation): cover = units on
+hand / average weekly units sold over the last 13 weeks; aged = `kpis.aged_stock` (units on hand and no
+sale of the SKU at the store for 90 days, or never). At risk: selling, and cover shorter than a
+replenishment takes to arrive: the brand's lead time plus two weeks (a weekly review and a week of
+safety); a SKU that sold recently and is out counts too.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import pandas as pd
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
-from retail import errors
-from retail.models import (
-    Location,
-    LocationStatus,
-    Movement,
-    MovementKind,
-    MovementSerial,
-    Product,
-    SerialUnit,
-    StockBalance,
-    utcnow,
-)
+from forecasting import kpis
+from retail.clock import as_utc
+from retail.models import Brand, Movement, MovementKind, Product, StockBalance
+from retail.services.verbs import query
+
+RATE_WEEKS = 13
+REVIEW_AND_SAFETY_WEEKS = 2.0
 
 
-def product_by_sku(session: Session, sku: str) -> Product:
-    """Find a product by SKU or by barcode."""
-    key = (sku or "").strip()
-    product = session.exec(select(Product).where((Product.sku == key) | (Product.barcode == key))).scalars().first()
-    if product is None:
-        raise errors.UnknownProduct(sku=key)
-    return product
+@dataclass(frozen=True)
+class StockLine:
+    sku: str
+    model: str
+    variant: str
+    brand: str
+    serialised: bool
+    on_hand: int
+    demo: int
+    in_transit: int
+    weekly_rate: float
+    weeks_of_cover: float | None  # None: nothing sold recently, cover is unbounded
+    last_sale_at: datetime | None
+    at_risk: bool
+    aging: bool
 
 
-def location_by_id(session: Session, location_id: int, *, must_be_active: bool = True) -> Location:
-    location = session.get(Location, location_id)
-    if location is None:
-        raise errors.UnknownLocation(location=location_id)
-    if must_be_active and location.status != LocationStatus.active:
-        raise errors.LocationInactive(location=location.code, status=location.status)
-    return location
+def _aged(store_id: int, rows, last_sales, as_of: datetime) -> set[str]:
+    """The SKUs `kpis.aged_stock` calls aged among these rows."""
+    balances = pd.DataFrame({"store": store_id, "sku": [r.sku for r in rows], "on_hand": [r.on_hand for r in rows]})
+    sold = [(r.sku, last) for r, last in zip(rows, last_sales, strict=True) if last is not None]
+    sales = pd.DataFrame({"store": store_id, "sku": [s for s, _ in sold],
+                          "date": pd.to_datetime([last for _, last in sold], utc=True), "units": 1})
+    return set(kpis.aged_stock(balances, sales, as_of=pd.Timestamp(as_of))["sku"])
 
 
-def check_quantity(quantity) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise errors.InvalidQuantity(quantity=quantity)
-    return quantity
-
-
-def _ensure_balance_row(session: Session, location_id: int, product_id: int) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(StockBalance).values(
-        location_id=location_id, product_id=product_id, on_hand=0, demo=0, in_transit=0, reserved=0,
-        updated_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["location_id", "product_id"])
-    session.execute(stmt)
-
-
-def change_balance(
-    session: Session, *, location: Location, product: Product, on_hand: int = 0, demo: int = 0, in_transit: int = 0
-) -> None:
-    """Add the deltas to the balance, or raise InsufficientStock if any would go below zero."""
-    _ensure_balance_row(session, location.id, product.id)
+@query
+def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[StockLine]:
+    since = as_of - timedelta(weeks=RATE_WEEKS)
+    m = Movement.__table__.c
+    # The time bounds stay inside the aggregates: in the WHERE clause they lead SQLite to the
+    # network-wide (kind, ts) index instead of this store's rows (28 ms instead of 3 in the demo world).
+    sold = {row.product_id: row for row in session.execute(
+        select(m.product_id,
+               func.sum(case((and_(m.ts >= since, m.ts <= as_of), -m.quantity), else_=0)).label("recent_units"),
+               func.max(case((m.ts <= as_of, m.ts))).label("last_sale"))
+        .where(m.location_id == store_id, m.kind == MovementKind.sale)
+        .group_by(m.product_id)
+    )}
     b = StockBalance.__table__.c
-    result = session.execute(
-        update(StockBalance)
-        .where(b.location_id == location.id, b.product_id == product.id)
-        .where(b.on_hand + on_hand >= 0, b.demo + demo >= 0, b.in_transit + in_transit >= 0)
-        .values(on_hand=b.on_hand + on_hand, demo=b.demo + demo, in_transit=b.in_transit + in_transit,
-                updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = session.execute(
-            select(b.on_hand, b.demo).where(b.location_id == location.id, b.product_id == product.id)
-        ).one()
-        available = current.demo if demo < 0 else current.on_hand
-        requested = -(demo if demo < 0 else on_hand)
-        raise errors.InsufficientStock(sku=product.sku, location=location.code, available=available,
-                                       requested=requested)
-
-
-def post_movement(
-    session: Session,
-    *,
-    location: Location,
-    product: Product,
-    kind: str,
-    quantity: int,
-    demo: int = 0,
-    in_transit: int = 0,
-    serials: Sequence[str] = (),
-    unit_price: Decimal | None = None,
-    currency: str | None = None,
-    reference: str | None = None,
-    actor_id: int | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-) -> Movement:
-    """Append one movement and apply it to the balance. Does not commit: callers own the transaction."""
-    change_balance(session, location=location, product=product, on_hand=quantity, demo=demo,
-                   in_transit=in_transit)
-    movement = Movement(
-        ts=at or utcnow(), location_id=location.id, product_id=product.id, kind=kind, quantity=quantity,
-        unit_price=unit_price, currency=currency if unit_price is not None else None, reference=reference,
-        actor_id=actor_id, note=note,
-    )
-    session.add(movement)
-    session.flush()
-    for serial in serials:
-        session.add(MovementSerial(movement_id=movement.id, serial=serial))
-    return movement
-
-
-def normalise_serials(product: Product, quantity: int, serials: Sequence[str]) -> list[str]:
-    cleaned = [s.strip() for s in serials if s and s.strip()]
-    if not product.serialised:
-        return []
-    if len(cleaned) != quantity or len(set(cleaned)) != len(cleaned):
-        raise errors.SerialsRequired(sku=product.sku, quantity=quantity, given=len(set(cleaned)))
-    return cleaned
-
-
-def move_serials(
-    session: Session, *, product: Product, serials: Sequence[str], from_location: Location | None,
-    from_states: Sequence[str], to_location: Location | None, to_state: str,
-) -> None:
-    """Move serial units, each only if it is where and as the caller says (a conditional update)."""
-    s = SerialUnit.__table__.c
-    for serial in serials:
-        where = [s.serial == serial, s.product_id == product.id, s.state.in_(list(from_states))]
-        if from_location is not None:
-            where.append(s.location_id == from_location.id)
-        result = session.execute(
-            update(SerialUnit).where(*where)
-            .values(state=to_state, location_id=to_location.id if to_location else None, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise errors.UnknownSerial(serial=serial, sku=product.sku,
-                                       location=from_location.code if from_location else "-")
-
-
-def create_serials(session: Session, *, product: Product, serials: Sequence[str], location: Location,
-                   state: str) -> None:
-    existing = session.execute(select(SerialUnit.serial).where(SerialUnit.serial.in_(list(serials)))).first()
-    if existing is not None:
-        raise errors.DuplicateSerial(serial=existing[0])
-    for serial in serials:
-        session.add(SerialUnit(serial=serial, product_id=product.id, location_id=location.id, state=state))
-    session.flush()
-
-
-def serials_at(session: Session, *, location: Location, product: Product, states: Sequence[str],
-               lock: bool = False) -> list[str]:
-    """The serials of a product the register holds at a location in the given states, in serial order.
-
-    `lock` takes their row locks (PostgreSQL), in the order every other verb takes them: serial units
-    before the balance row."""
-    s = SerialUnit.__table__.c
-    query = (select(s.serial).where(s.location_id == location.id, s.product_id == product.id,
-                                    s.state.in_(list(states))).order_by(s.serial))
-    if lock:
-        query = query.with_for_update()
-    return list(session.execute(query).scalars())
-
-
-def serial_rows(session: Session, serials: Sequence[str]) -> dict:
-    """The register's row of each serial (fresh from the database, not the session's identity map)."""
-    if not serials:
-        return {}
-    s = SerialUnit.__table__.c
-    rows = session.execute(select(s.serial, s.product_id, s.location_id, s.state).where(s.serial.in_(list(serials))))
-    return {row.serial: row for row in rows}
-
-
-def last_movement_of_serial(session: Session, serial: str, *, kind: str | None = None) -> Movement | None:
-    """The latest movement recorded for a serial (of one kind if given). Latest by insertion: the movement
-    that put a unit in its current state is the last one written, whatever its `ts` (imports backdate)."""
-    query = (select(Movement).join(MovementSerial, MovementSerial.movement_id == Movement.id)
-             .where(MovementSerial.serial == serial))
-    if kind is not None:
-        query = query.where(Movement.kind == kind)
-    return session.execute(query.order_by(Movement.id.desc()).limit(1)).scalars().first()
-
-
-def last_sale_of_serial(session: Session, serial: str) -> Movement | None:
-    """The sale that sold a serial unit last: where it was sold, and so where it may come back."""
-    return last_movement_of_serial(session, serial, kind=MovementKind.sale)
+    balances = session.execute(
+        select(b.product_id, Product.sku, Product.model, Product.variant, Brand.name.label("brand"),
+               Product.serialised, b.on_hand, b.demo, b.in_transit, Brand.lead_time_days)
+        .select_from(StockBalance)
+        .join(Product, Product.id == b.product_id)
+        .join(Brand, Brand.id == Product.brand_id)
+        .where(b.location_id == store_id)
+        .order_by(Product.sku)
+    ).all()
+    rows = []
+    for r in balances:
+        sale = sold.get(r.product_id)
+        recent = int(sale.recent_units or 0) if sale else 0
+        if r.on_hand > 0 or r.demo > 0 or r.in_transit > 0 or recent > 0:
+            rows.append((r, recent, as_utc(sale.last_sale) if sale else None))
+    rates = [recent / RATE_WEEKS for _, recent, _ in rows]
+    covers = kpis.weeks_of_cover([r.on_hand for r, _, _ in rows], rates) if rows else []
+    last_sales = [last for _, _, last in rows]
+    rows = [r for r, _, _ in rows]
+    aged = _aged(store_id, rows, last_sales, as_of)
+    lines = []
+    for r, rate, cover, last_sale in zip(rows, rates, covers, last_sales, strict=True):
+        cover = None if math.isinf(cover) else float(cover)
+        threshold = (r.lead_time_days or 0) / 7 + REVIEW_AND_SAFETY_WEEKS
+        lines.append(StockLine(
+            sku=r.sku, model=r.model, variant=r.variant, brand=r.brand, serialised=r.serialised,
+            on_hand=r.on_hand, demo=r.demo, in_transit=r.in_transit, weekly_rate=rate, weeks_of_cover=cover,
+            last_sale_at=last_sale, at_risk=rate > 0 and cover is not None and cover < threshold,
+            aging=r.sku in aged,
+        ))
+    return lines

@@ -10,15 +10,19 @@ from retail.config import Settings
 def register(app: Flask, settings: Settings) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from retail.web import access, i18n, security
+    from retail.web import access, errors, i18n, security
     from retail.web.admin import bp as admin_bp
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
-    from retail.web.pos import bp as pos_bp
+    from retail.web.counts import bp as counts_bp
+    from retail.web.deliveries import bp as deliveries_bp
+    from retail.web.demo_units import bp as demo_units_bp
+    from retail.web.pos_import import bp as pos_import_bp
     from retail.web.replenishment import bp as replenishment_bp
+    from retail.web.returns import bp as returns_bp
     from retail.web.sales import bp as sales_bp
-    from retail.web.stock import bp as stock_bp
     from retail.web.store import bp as store_bp
+    from retail.web.transfers import bp as transfers_bp
 
     # Uploads (POS files) up to 8 MB; the confirmation form carries the file back as base64.
     app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
@@ -26,8 +30,10 @@ def register(app: Flask, settings: Settings) -> None:
                       SESSION_COOKIE_SECURE=settings.secure_cookies)
     CSRFProtect(app)
     access.init_app(app)
+    errors.init_app(app)
     i18n.init_app(app)
-    for blueprint in (auth_bp, store_bp, sales_bp, stock_bp, replenishment_bp, pos_bp, admin_bp):
+    for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
+                      replenishment_bp, pos_import_bp, admin_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
     security.init_app(app, settings)

@@ -14,14 +14,15 @@ import time
 from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from retail import errors
-from retail.app import db_session
 from retail.models import User
-from retail.services import access, storeview
+from retail.request_db import db_session
+from retail.services import access, stores
+from retail.services.verbs import ADMIN, STORE, check_scope
 from retail.web.security import safe_path
 
 
@@ -112,14 +113,8 @@ def store_page(view):
     @wraps(view)
     @login_required
     def wrapper(store_id: int, **kwargs):
-        try:
-            access.check_store(current_user.record, store_id)
-        except errors.Forbidden:
-            abort(403)
-        try:
-            g.store = storeview.store(db_session(), store_id)
-        except errors.NotFound:
-            abort(404)
+        check_scope(current_user.record, STORE, store_id)  # Forbidden -> 403 (retail/web/errors.py)
+        g.store = stores.get_store(db_session(), store_id=store_id)  # NotFound -> 404
         return view(g.store, **kwargs)
 
     return wrapper
@@ -129,10 +124,7 @@ def admin_page(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        try:
-            access.check_admin(current_user.record)
-        except errors.Forbidden:
-            abort(403)
+        check_scope(current_user.record, ADMIN, None)
         return view(*args, **kwargs)
 
     return wrapper
@@ -155,4 +147,4 @@ def landing():
         return redirect(url_for("store.home", store_id=store_id))
     if access.may_pick_any_store(user):
         return redirect(url_for("store.pick"))
-    abort(403)
+    raise errors.Forbidden(what="store pages")

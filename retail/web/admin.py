@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from retail import errors
-from retail.app import db_session
-from retail.services import brands, people, stores, storeview
+from retail.request_db import db_session
+from retail.services import brands, people, stores
 from retail.web.access import admin_page, me
+from retail.web.errors import form_page
 from retail.web.forms import text, whole
 from retail.web.i18n import LANGUAGES
-from retail.web.messages import describe
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,7 +71,7 @@ def _rows(area: str, query: str) -> list[tuple[int, str, str, bool]]:
     session = db_session()
     if area == "stores":
         return [(s.id, f"{s.code} · {s.name}", f"{s.city_zh or s.city} · {s.market} · {s.partnership or ''}",
-                 s.status == "active") for s in storeview.find_stores(session, query=query, limit=100)]
+                 s.status == "active") for s in stores.find(session, query=query, limit=100)]
     if area == "users":
         return [(u.id, u.email, f"{u.name} · {u.role}", u.active) for u in people.find_users(session, query=query)]
     return [(b.id, f"{b.code} · {b.name}", b.name_zh, b.active) for b in brands.find_brands(session, query=query)]
@@ -90,39 +90,38 @@ def _current(area: str, item_id: int) -> dict:
 
 
 def _save(area: str, item_id: int | None, form) -> None:
-    session, actor = db_session(), me().id
+    session = db_session()
     if area == "stores":
         values = dict(name=text(form.get("name")), city=text(form.get("city")), city_zh=text(form.get("city_zh")),
                       province=text(form.get("province")), city_tier=whole(form.get("city_tier"), field="city_tier",
                                                                            default=3),
                       market=form.get("market", "CN"), partnership=form.get("partnership", "franchise"),
-                      dc_code=text(form.get("dc_code")), actor_id=actor)
+                      dc_code=text(form.get("dc_code")))
         if item_id is None:
-            stores.create_store(session, code=text(form.get("code")), **values)
+            stores.create_store(session, me(), code=text(form.get("code")), **values)
         else:
-            stores.update_store(session, store_id=item_id, status=form.get("status", "active"), **values)
+            stores.update_store(session, me(), store_id=item_id, status=form.get("status", "active"), **values)
     elif area == "users":
         brand = whole(form.get("brand_id"), field="brand")
         values = dict(name=text(form.get("name")), role=form.get("role", ""), store_code=text(form.get("store_code")),
-                      brand_id=brand, language=form.get("language", "zh_Hans"), actor_id=actor)
+                      brand_id=brand, language=form.get("language", "zh_Hans"))
         if item_id is None:
-            people.create_user(session, email=text(form.get("email")), password=form.get("password", ""), **values)
+            people.create_user(session, me(), email=text(form.get("email")), password=form.get("password", ""), **values)
         else:
-            people.update_user(session, user_id=item_id, active=bool(form.get("active")), **values)
+            people.update_user(session, me(), user_id=item_id, active=bool(form.get("active")), **values)
     else:
         values = dict(name=text(form.get("name")), name_zh=text(form.get("name_zh")),
                       lead_time_days=whole(form.get("lead_time_days"), field="lead_time_days", default=14),
-                      moq=whole(form.get("moq"), field="moq", default=1), contact_email=text(form.get("contact_email")),
-                      actor_id=actor)
+                      moq=whole(form.get("moq"), field="moq", default=1), contact_email=text(form.get("contact_email")))
         if item_id is None:
-            brands.create_brand(session, code=text(form.get("code")), **values)
+            brands.create_brand(session, me(), code=text(form.get("code")), **values)
         else:
-            brands.update_brand(session, brand_id=item_id, active=bool(form.get("active")), **values)
+            brands.update_brand(session, me(), brand_id=item_id, active=bool(form.get("active")), **values)
 
 
 def _area(area: str) -> str:
     if area not in AREAS:
-        abort(404)
+        raise errors.NotFound(what="Area", key=area)
     return area
 
 
@@ -140,43 +139,33 @@ def items(area: str):
                            rows=_rows(area, query), areas=TITLES)
 
 
+def _form_page(area: str, item_id: int | None, error=None, form=None):
+    if form is None:
+        form = _current(area, item_id) if item_id else {"active": True}
+    return render_template("admin_form.html", area=area, title=TITLES[area], item_id=item_id, form=form,
+                           fields=_fields(area, item_id is None), error=error, areas=TITLES)
+
+
 @bp.route("/<area>/new", methods=["GET", "POST"], defaults={"item_id": None})
 @bp.route("/<area>/<int:item_id>", methods=["GET", "POST"])
 @admin_page
+@form_page(_form_page)
 def edit(area: str, item_id: int | None):
     _area(area)
-    error = None
     if request.method == "POST":
-        try:
-            _save(area, item_id, request.form)
-        except errors.NotFound:
-            abort(404)
-        except errors.DomainError as exc:
-            db_session().rollback()
-            error = describe(exc)
-        else:
-            flash(_l("Saved."))
-            return redirect(url_for(".items", area=area))
-        form = request.form
-    else:
-        try:
-            form = _current(area, item_id) if item_id else {"active": True}
-        except errors.NotFound:
-            abort(404)
-    return render_template("admin_form.html", area=area, title=TITLES[area], item_id=item_id, form=form,
-                           fields=_fields(area, item_id is None), error=error, areas=TITLES), 422 if error else 200
+        _save(area, item_id, request.form)
+        flash(_l("Saved."))
+        return redirect(url_for(".items", area=area))
+    return _form_page(area, item_id)
 
 
 @bp.post("/<area>/<int:item_id>/deactivate")
 @admin_page
 def deactivate(area: str, item_id: int):
-    session, actor = db_session(), me().id
-    verbs = {"stores": lambda: stores.deactivate_store(session, store_id=item_id, actor_id=actor),
-             "users": lambda: people.deactivate_user(session, user_id=item_id, actor_id=actor),
-             "brands": lambda: brands.deactivate_brand(session, brand_id=item_id, actor_id=actor)}
-    try:
-        verbs[_area(area)]()
-    except errors.NotFound:
-        abort(404)
+    session = db_session()
+    verbs = {"stores": lambda: stores.deactivate_store(session, me(), store_id=item_id),
+             "users": lambda: people.deactivate_user(session, me(), user_id=item_id),
+             "brands": lambda: brands.deactivate_brand(session, me(), brand_id=item_id)}
+    verbs[_area(area)]()
     flash(_l("Deactivated."))
     return redirect(url_for(".items", area=area))

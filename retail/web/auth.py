@@ -8,15 +8,12 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import update
 
-from retail import errors
-from retail.app import db_session
-from retail.models import User
+from retail.request_db import db_session
 from retail.services import accounts, people
 from retail.web.access import landing, me, next_url, start_session
+from retail.web.errors import form_page
 from retail.web.i18n import LANGUAGES
-from retail.web.messages import describe
 
 bp = Blueprint("auth", __name__)
 
@@ -63,13 +60,6 @@ def limit_sign_in(app: Flask, *, storage_uri: str) -> None:
         return render_template("login.html", form=request.form, error=message), 429
 
 
-def _revoke_sessions(user_id: int) -> None:
-    """Raise the person's session version: every copy of every session they hold stops working."""
-    db = db_session()
-    db.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
-    db.commit()
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -95,28 +85,27 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        _revoke_sessions(me().id)  # a copy of this cookie (a shared device, a proxy log) dies with it
+        people.sign_out_everywhere(db_session(), me())  # a copy of this cookie (a shared device, a proxy log) dies with it
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
 
 
+def _password_page(error=None, form=None):
+    return render_template("password.html", error=error)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@form_page(_password_page)
 def password():
-    error = None
     if request.method == "POST":
-        try:
-            user = people.change_password(db_session(), user_id=me().id, current=request.form.get("current", ""),
-                                          new=request.form.get("new", ""))
-        except errors.DomainError as exc:
-            db_session().rollback()
-            error = describe(exc)
-        else:
-            start_session(user)  # this session follows the new password; every other one is revoked
-            flash(_("Your password has been changed."))
-            return redirect(url_for("auth.index"))
-    return render_template("password.html", error=error), 422 if error else 200
+        user = people.change_password(db_session(), me(), current=request.form.get("current", ""),
+                                      new=request.form.get("new", ""))
+        start_session(user)  # this session follows the new password; every other one is revoked
+        flash(_("Your password has been changed."))
+        return redirect(url_for("auth.index"))
+    return _password_page()
 
 
 @bp.post("/language")
@@ -125,5 +114,5 @@ def language():
     if choice in LANGUAGES:
         session["lang"] = choice
         if current_user.is_authenticated:
-            people.set_language(db_session(), user_id=me().id, language=choice)
+            people.set_language(db_session(), me(), language=choice)
     return redirect(next_url(url_for("auth.index")))

@@ -1,15 +1,15 @@
 """Replenishment review: the store's suggested order, editable, submitted by the store manager."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from retail import errors
-from retail.app import db_session
-from retail.services import access, replenishment, storeview
+from retail.request_db import db_session
+from retail.services import access, replenishment
 from retail.web.access import me, store_page
+from retail.web.errors import form_page
 from retail.web.forms import integer
-from retail.web.messages import describe
 
 bp = Blueprint("replenishment", __name__, url_prefix="/stores/<int:store_id>")
 
@@ -21,26 +21,23 @@ def _quantities(form, suggestion) -> dict[int, int]:
             for line, product, _ordered in suggestion.lines}
 
 
+def _review_page(store, error=None, form=None):
+    return render_template("replenishment.html", store=store,
+                           suggestion=replenishment.suggested_order(db_session(), store_id=store.id),
+                           may_submit=access.may_submit_orders(me(), store.id), form=form or {}, error=error)
+
+
 @bp.route("/replenishment", methods=["GET", "POST"])
 @store_page
+@form_page(_review_page)
 def review(store):
-    session = db_session()
-    suggestion = storeview.suggested_order(session, store_id=store.id)
-    may_submit = access.may_submit_orders(me(), store.id)
-    error = None
     if request.method == "POST":
-        if not may_submit:
-            abort(403)
+        session = db_session()
+        suggestion = replenishment.suggested_order(session, store_id=store.id)
         if suggestion is None:
-            abort(404)
-        try:
-            order = replenishment.submit(session, run_id=suggestion.run.id, store_id=store.id,
-                                         quantities=_quantities(request.form, suggestion), actor_id=me().id)
-        except errors.DomainError as exc:
-            session.rollback()
-            error = describe(exc)
-        else:
-            flash(_("Order %(reference)s submitted.", reference=order.reference))
-            return redirect(url_for(".review", store_id=store.id))
-    return render_template("replenishment.html", store=store, suggestion=suggestion, may_submit=may_submit,
-                           form=request.form, error=error), 422 if error else 200
+            raise errors.NotFound(what="Suggested order", key=store.id)
+        order = replenishment.submit(session, me(), store_id=store.id, run_id=suggestion.run.id,
+                                     quantities=_quantities(request.form, suggestion))
+        flash(_("Order %(reference)s submitted.", reference=order.reference))
+        return redirect(url_for(".review", store_id=store.id))
+    return _review_page(store)

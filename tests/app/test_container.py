@@ -45,7 +45,8 @@ def wait_until_up(url: str, proc, seconds: float = 30.0) -> None:
 def test_the_image_command_serves_healthz_and_readyz(sqlite_url, tmp_path):
     port = free_port()
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "test-only-secret", "DATABASE_URL": sqlite_url,
-           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "HOME": str(tmp_path)}
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", "HOME": str(tmp_path),
+           "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}
     command = image_command()
     assert command[:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
     executable = Path(sys.executable).with_name("gunicorn")

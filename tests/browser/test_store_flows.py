@@ -161,13 +161,12 @@ def test_origin_store_ships_a_transfer_request_by_scanning_the_serial(page, serv
     """Store A asks store B for one pair; B's staff (Traditional Chinese) find it from their home
     page, scan the unit and ship it on a phone; the shipment is on its way to A with that serial."""
     from retail.models import TransferRequest
-    from retail.services import storeops
+    from retail.services import transfers
 
     _url, engine, world = served_db
     with Session(engine) as s:
-        request = storeops.request_transfer(s, to_store_id=world["a"].id, from_store_code=world["b"].code,
-                                            sku="RK-MAX2-BLK", quantity=1, note="customer waiting",
-                                            actor_id=world["staff"].id)
+        request = transfers.request_transfer(s, world["staff"], store_id=world["a"].id, from_store_code=world["b"].code,
+                                            sku="RK-MAX2-BLK", quantity=1, note="customer waiting")
         tid, b_on_hand = request.id, s.get(StockBalance, (world["b"].id, world["glasses"].id)).on_hand
     sign_in(page, "staff@b.example.com")
     page.click(f"a.button[href='/stores/{world['b'].id}/transfers']")

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from retail import errors
 from retail.db import new_session
 from retail.models import Movement, StockBalance
-from retail.services import inventory
+from tests.committing import inventory
 from tests.factories import small_world
 
 BUYERS = 20

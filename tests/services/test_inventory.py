@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from retail import errors
 from retail.models import AuditLog, Movement, MovementSerial, SerialUnit, StockBalance
-from retail.services import inventory, shipments, stock
+from tests.committing import inventory, shipments, stock
 from tests.factories import small_world
 
 

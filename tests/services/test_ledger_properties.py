@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from retail import errors
 from retail.models import Movement, StockBalance
-from retail.services import inventory, shipments
+from tests.committing import inventory, shipments
 from tests.factories import small_world
 
 LOCATIONS = ("a", "b", "dc")

@@ -7,8 +7,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from retail.models import AuditLog, ForecastSeries, OrderStatus, ReplenishmentRun, StockBalance, SuggestedLine
-from retail.services import forecasts, inventory, replenishment
+from retail.models import (
+    AuditLog,
+    ForecastSeries,
+    OrderStatus,
+    ReplenishmentRun,
+    StockBalance,
+    SuggestedLine,
+    User,
+)
+from retail.services import forecasts, replenishment
+from tests.committing import inventory
 from tests.factories import small_world
 
 FIRST = datetime(2026, 1, 5, 4, tzinfo=UTC)  # a Monday, noon in Shanghai
@@ -17,6 +26,10 @@ FIRST = datetime(2026, 1, 5, 4, tzinfo=UTC)  # a Monday, noon in Shanghai
 @pytest.fixture
 def world(session):
     w = small_world(session)
+    w["planner"] = User(email="planner@example.com", name="Planner", role="planner")
+    w["manager"] = User(email="manager@a.example.com", name="A manager", role="store_manager", store_id=w["a"].id)
+    session.add_all([w["planner"], w["manager"]])
+    session.commit()
     inventory.receive_purchase(session, location_id=w["a"].id, sku="RK-CASE", quantity=60, at=FIRST)
     serials = [f"SN{i:04d}" for i in range(12)]
     inventory.receive_purchase(session, location_id=w["dc"].id, sku="RK-MAX2-BLK", quantity=12, serials=serials,
@@ -74,9 +87,9 @@ def test_plan_suggests_with_explanation_and_a_rerun_does_not_duplicate(session, 
 def test_submitted_suggestions_are_netted_in_the_next_plan(session, world):
     forecasts.run_forecast(session, horizon=13)
     run = replenishment.plan(session)
-    order = replenishment.submit(session, run_id=run.id, store_id=world["a"].id, actor_id=world["staff"].id)
+    order = replenishment.submit(session, world["manager"], run_id=run.id, store_id=world["a"].id)
     assert order.status == OrderStatus.submitted
-    assert replenishment.submit(session, run_id=run.id, store_id=world["a"].id).id == order.id
+    assert replenishment.submit(session, world["manager"], run_id=run.id, store_id=world["a"].id).id == order.id
     fc = forecasts.latest_run(session)
     later = replenishment.plan(session, as_of=fc.start_week + timedelta(weeks=1))
     again = session.execute(select(SuggestedLine).where(SuggestedLine.run_id == later.id,
@@ -88,7 +101,7 @@ def test_submitted_suggestions_are_netted_in_the_next_plan(session, world):
 def test_order_goes_through_its_states_and_the_ledger(session, world):
     forecasts.run_forecast(session, horizon=13)
     run = replenishment.plan(session)
-    order = replenishment.submit(session, run_id=run.id, store_id=world["a"].id,
+    order = replenishment.submit(session, world["manager"], run_id=run.id, store_id=world["a"].id,
                                  quantities={world["case"].id: 0, world["glasses"].id: 2})
     # The DC holds no cases: ship only the glasses line. Add one when the plan did not suggest glasses.
     from retail.models import ReplenishmentOrderLine
@@ -99,20 +112,20 @@ def test_order_goes_through_its_states_and_the_ledger(session, world):
         session.add(ReplenishmentOrderLine(order_id=order.id, product_id=world["glasses"].id, quantity=2))
         session.commit()
     with pytest.raises(replenishment.OrderStateConflict):
-        replenishment.ship(session, order_id=order.id)
-    replenishment.approve(session, order_id=order.id, actor_id=world["staff"].id)
-    shipped = replenishment.ship(session, order_id=order.id)
+        replenishment.ship(session, world["planner"], order_id=order.id)
+    replenishment.approve(session, world["planner"], order_id=order.id)
+    shipped = replenishment.ship(session, world["planner"], order_id=order.id)
     assert shipped.status == OrderStatus.shipped and shipped.shipment_id is not None
-    assert replenishment.ship(session, order_id=order.id).shipment_id == shipped.shipment_id  # retried: no second
+    assert replenishment.ship(session, world["planner"], order_id=order.id).shipment_id == shipped.shipment_id  # retried: no second
     bal = session.get(StockBalance, (world["a"].id, world["glasses"].id))
     assert bal.in_transit == 2
-    replenishment.receive(session, order_id=order.id)
+    replenishment.receive(session, world["manager"], store_id=world["a"].id, order_id=order.id)
     session.refresh(bal)
     assert (bal.on_hand, bal.in_transit) == (2, 0)
-    closed = replenishment.close(session, order_id=order.id)
+    closed = replenishment.close(session, world["planner"], order_id=order.id)
     assert closed.status == OrderStatus.closed
     with pytest.raises(replenishment.OrderStateConflict):
-        replenishment.cancel(session, order_id=order.id)
+        replenishment.cancel(session, world["planner"], order_id=order.id)
     actions = set(session.execute(select(AuditLog.action).where(AuditLog.entity == "replenishment_order")).scalars())
     assert {"order.submitted", "order.approved", "order.shipped", "order.received", "order.closed"} <= actions
 
@@ -120,5 +133,5 @@ def test_order_goes_through_its_states_and_the_ledger(session, world):
 def test_a_submitted_order_can_be_cancelled(session, world):
     forecasts.run_forecast(session, horizon=13)
     run = replenishment.plan(session)
-    order = replenishment.submit(session, run_id=run.id, store_id=world["a"].id)
-    assert replenishment.cancel(session, order_id=order.id).status == OrderStatus.cancelled
+    order = replenishment.submit(session, world["manager"], run_id=run.id, store_id=world["a"].id)
+    assert replenishment.cancel(session, world["planner"], order_id=order.id).status == OrderStatus.cancelled

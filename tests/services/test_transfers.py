@@ -22,7 +22,8 @@ from retail.models import (
     TransferRequest,
     User,
 )
-from retail.services import inventory, shipments, storeops, storeview
+from retail.services import deliveries, transfers
+from tests.committing import inventory
 from tests.factories import small_world
 
 
@@ -54,8 +55,8 @@ def world(session):
 
 def ask(session, world, sku="RK-MAX2-BLK", quantity=1) -> TransferRequest:
     """Store A asks store B (S0002)."""
-    return storeops.request_transfer(session, to_store_id=world["a"].id, from_store_code="S0002", sku=sku,
-                                     quantity=quantity, actor_id=world["staff"].id)
+    return transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002", sku=sku,
+                                     quantity=quantity)
 
 
 def balance(session, location, product) -> StockBalance:
@@ -72,8 +73,8 @@ def fresh(session, transfer) -> TransferRequest:
 
 def test_origin_ships_a_serialised_request_and_the_requester_receives_it(session, world):
     request = ask(session, world)
-    shipped = storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id,
-                                     serials="SN-B2", actor_id=world["staff_b"].id)
+    shipped = transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id,
+                                     serials="SN-B2")
     assert (shipped.status, shipped.acted_by) == ("shipped", world["staff_b"].id)
     assert shipped.acted_at is not None and shipped.decline_reason is None
     shipment = session.get(Shipment, shipped.shipment_id)
@@ -87,9 +88,9 @@ def test_origin_ships_a_serialised_request_and_the_requester_receives_it(session
     assert (audit.entity, audit.entity_id, audit.actor_id) == ("transfer_request", str(request.id), world["staff_b"].id)
     assert audit.detail == {"shipment": f"TR-{request.id}", "sku": "RK-MAX2-BLK", "quantity": 1, "serials": ["SN-B2"]}
     # The requesting store finds it among its deliveries, like any shipment, and receives it there.
-    deliveries = storeview.open_deliveries(session, store_id=world["a"].id)
-    assert [(d.reference, d.origin, d.units) for d in deliveries] == [(f"TR-{request.id}", "S0002", 1)]
-    shipments.receive(session, shipment_id=shipment.id, received={}, actor_id=world["staff"].id)
+    open_ = deliveries.open_deliveries(session, store_id=world["a"].id)
+    assert [(d.reference, d.origin, d.units) for d in open_] == [(f"TR-{request.id}", "S0002", 1)]
+    deliveries.receive(session, world["staff"], store_id=world["a"].id, shipment_id=shipment.id, received={})
     glasses = balance(session, world["a"], world["glasses"])
     assert (glasses.on_hand, glasses.in_transit) == (2, 0)
     assert session.get(SerialUnit, "SN-B2", populate_existing=True).state == "in_stock"
@@ -97,9 +98,9 @@ def test_origin_ships_a_serialised_request_and_the_requester_receives_it(session
 
 def test_a_retried_ship_writes_once_and_is_refused(session, world):
     request = ask(session, world, sku="RK-CASE", quantity=2)
-    storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, actor_id=world["staff_b"].id)
+    transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id)
     with pytest.raises(errors.TransferClosed) as refused:
-        storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, actor_id=world["staff_b"].id)
+        transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id)
     assert refused.value.params == {"transfer": request.id, "status": "shipped"}
     assert count(session, Shipment, Shipment.reference == f"TR-{request.id}") == 1
     assert count(session, Movement, Movement.kind == "transfer_out") == 1
@@ -111,11 +112,11 @@ def test_a_retried_ship_writes_once_and_is_refused(session, world):
 def test_the_shipment_reference_alone_also_refuses_a_second_shipment(session, world):
     """Belt and braces: were the status ever put back, the unique reference TR-<id> still refuses."""
     request = ask(session, world, sku="RK-CASE")
-    storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, actor_id=world["staff_b"].id)
+    transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id)
     session.execute(update(TransferRequest).where(TransferRequest.id == request.id).values(status="requested"))
     session.commit()
     with pytest.raises(errors.DuplicateReference):
-        storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, actor_id=world["staff_b"].id)
+        transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id)
     assert fresh(session, request).status == "requested"  # rolled back whole
     assert count(session, Shipment, Shipment.reference == f"TR-{request.id}") == 1
     assert balance(session, world["b"], world["case"]).on_hand == 2
@@ -125,15 +126,14 @@ def test_stock_gone_by_ship_time_refuses_the_ship_and_changes_nothing(session, w
     request = ask(session, world, sku="RK-CASE", quantity=3)
     inventory.record_sale(session, store_id=world["b"].id, sku="RK-CASE", quantity=2)  # sold in the meantime
     with pytest.raises(errors.InsufficientStock) as refused:
-        storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, actor_id=world["staff_b"].id)
+        transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id)
     assert refused.value.params == {"sku": "RK-CASE", "location": "S0002", "available": 1, "requested": 3}
     request = fresh(session, request)
     assert (request.status, request.shipment_id, request.acted_by, request.acted_at) == ("requested", None, None, None)
     assert count(session, Shipment) == 0 and count(session, AuditLog, AuditLog.entity == "transfer_request") == 0
     assert balance(session, world["b"], world["case"]).on_hand == 1
     # Still open: the origin can decline it now.
-    storeops.decline_transfer(session, store_id=world["b"].id, transfer_id=request.id, reason="sold out",
-                              actor_id=world["staff_b"].id)
+    transfers.decline_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, reason="sold out")
     assert fresh(session, request).status == "declined"
 
 
@@ -143,49 +143,43 @@ def test_a_serialised_ship_needs_the_units_scanned_at_the_origin(session, world)
              ("SN-B1, SN-A1", errors.UnknownSerial), ("SN-B1 NOPE", errors.UnknownSerial)]
     for serials, refusal in cases:
         with pytest.raises(refusal):
-            storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, serials=serials,
-                                   actor_id=world["staff_b"].id)
+            transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, serials=serials)
         assert fresh(session, request).status == "requested", serials
     assert session.get(SerialUnit, "SN-B1", populate_existing=True).state == "in_stock"
     assert count(session, Shipment) == 0
-    storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, serials=["SN-B2", "SN-B1"],
-                           actor_id=world["staff_b"].id)
+    transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, serials=["SN-B2", "SN-B1"])
     assert balance(session, world["b"], world["glasses"]).on_hand == 0
 
 
 def test_decline_needs_a_reason_keeps_it_and_closes_the_request(session, world):
     request = ask(session, world)
     with pytest.raises(errors.MissingValue):
-        storeops.decline_transfer(session, store_id=world["b"].id, transfer_id=request.id, reason="  ",
-                                  actor_id=world["staff_b"].id)
+        transfers.decline_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, reason="  ")
     assert fresh(session, request).status == "requested"
-    declined = storeops.decline_transfer(session, store_id=world["b"].id, transfer_id=request.id,
-                                         reason="display units only", actor_id=world["staff_b"].id)
+    declined = transfers.decline_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id,
+                                         reason="display units only")
     assert (declined.status, declined.decline_reason, declined.acted_by) == (
         "declined", "display units only", world["staff_b"].id)
     audit = session.execute(select(AuditLog).where(AuditLog.action == "transfer.declined")).scalar_one()
     assert audit.detail == {"reason": "display units only"}
     with pytest.raises(errors.TransferClosed) as shipped:
-        storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, serials="SN-B1",
-                               actor_id=world["staff_b"].id)
+        transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, serials="SN-B1")
     assert shipped.value.params["status"] == "declined"
     with pytest.raises(errors.TransferClosed):
-        storeops.cancel_transfer(session, store_id=world["a"].id, transfer_id=request.id, actor_id=world["staff"].id)
+        transfers.cancel_transfer(session, world["staff"], store_id=world["a"].id, transfer_id=request.id)
     assert count(session, Shipment) == 0 and balance(session, world["b"], world["glasses"]).on_hand == 2
 
 
 def test_requester_cancels_while_requested_then_nobody_can_ship(session, world):
     request = ask(session, world)
-    cancelled = storeops.cancel_transfer(session, store_id=world["a"].id, transfer_id=request.id,
-                                         actor_id=world["staff"].id)
+    cancelled = transfers.cancel_transfer(session, world["staff"], store_id=world["a"].id, transfer_id=request.id)
     assert (cancelled.status, cancelled.acted_by) == ("cancelled", world["staff"].id)
     assert count(session, AuditLog, AuditLog.action == "transfer.cancelled") == 1
     with pytest.raises(errors.TransferClosed) as refused:
-        storeops.ship_transfer(session, store_id=world["b"].id, transfer_id=request.id, serials="SN-B1",
-                               actor_id=world["staff_b"].id)
+        transfers.ship_transfer(session, world["staff_b"], store_id=world["b"].id, transfer_id=request.id, serials="SN-B1")
     assert refused.value.params["status"] == "cancelled"
     with pytest.raises(errors.TransferClosed):  # cancelling twice is refused too, and audited once
-        storeops.cancel_transfer(session, store_id=world["a"].id, transfer_id=request.id, actor_id=world["staff"].id)
+        transfers.cancel_transfer(session, world["staff"], store_id=world["a"].id, transfer_id=request.id)
     assert count(session, AuditLog, AuditLog.action == "transfer.cancelled") == 1
     assert count(session, Shipment) == 0 and balance(session, world["b"], world["glasses"]).on_hand == 2
 
@@ -195,24 +189,16 @@ def test_only_the_origin_ships_or_declines_and_only_the_requester_cancels(sessio
     a, b, c = world["a"].id, world["b"].id, world["c"].id
     refusals = [
         # the requester may not ship or decline its own request, the origin may not cancel it
-        (lambda: storeops.ship_transfer(session, store_id=a, transfer_id=request.id, serials="SN-A1",
-                                        actor_id=world["staff"].id), errors.Forbidden),
-        (lambda: storeops.decline_transfer(session, store_id=a, transfer_id=request.id, reason="x",
-                                           actor_id=world["staff"].id), errors.Forbidden),
-        (lambda: storeops.cancel_transfer(session, store_id=b, transfer_id=request.id,
-                                          actor_id=world["staff_b"].id), errors.Forbidden),
+        (lambda: transfers.ship_transfer(session, world["staff"], store_id=a, transfer_id=request.id, serials="SN-A1"), errors.Forbidden),
+        (lambda: transfers.decline_transfer(session, world["staff"], store_id=a, transfer_id=request.id, reason="x"), errors.Forbidden),
+        (lambda: transfers.cancel_transfer(session, world["staff_b"], store_id=b, transfer_id=request.id), errors.Forbidden),
         # a third store does not see it through its own store, and may not act as another store
-        (lambda: storeops.ship_transfer(session, store_id=c, transfer_id=request.id, serials="SN-B1",
-                                        actor_id=world["staff_c"].id), errors.NotFound),
-        (lambda: storeops.cancel_transfer(session, store_id=c, transfer_id=request.id,
-                                          actor_id=world["staff_c"].id), errors.NotFound),
-        (lambda: storeops.ship_transfer(session, store_id=b, transfer_id=request.id, serials="SN-B1",
-                                        actor_id=world["staff_c"].id), errors.Forbidden),
-        (lambda: storeops.cancel_transfer(session, store_id=a, transfer_id=request.id,
-                                          actor_id=world["staff_c"].id), errors.Forbidden),
-        (lambda: storeops.decline_transfer(session, store_id=b, transfer_id=request.id, reason="x",
-                                           actor_id=world["staff"].id), errors.Forbidden),
-        (lambda: storeops.ship_transfer(session, store_id=b, transfer_id=99999, actor_id=world["staff_b"].id),
+        (lambda: transfers.ship_transfer(session, world["staff_c"], store_id=c, transfer_id=request.id, serials="SN-B1"), errors.NotFound),
+        (lambda: transfers.cancel_transfer(session, world["staff_c"], store_id=c, transfer_id=request.id), errors.NotFound),
+        (lambda: transfers.ship_transfer(session, world["staff_c"], store_id=b, transfer_id=request.id, serials="SN-B1"), errors.Forbidden),
+        (lambda: transfers.cancel_transfer(session, world["staff_c"], store_id=a, transfer_id=request.id), errors.Forbidden),
+        (lambda: transfers.decline_transfer(session, world["staff"], store_id=b, transfer_id=request.id, reason="x"), errors.Forbidden),
+        (lambda: transfers.ship_transfer(session, world["staff_b"], store_id=b, transfer_id=99999),
          errors.NotFound),
     ]
     for act, refusal in refusals:
@@ -221,24 +207,23 @@ def test_only_the_origin_ships_or_declines_and_only_the_requester_cancels(sessio
         assert fresh(session, request).status == "requested"
     assert count(session, AuditLog, AuditLog.entity == "transfer_request") == 0
     # A planner may act for the origin store, as on every store page.
-    storeops.decline_transfer(session, store_id=b, transfer_id=request.id, reason="rebalanced from DC",
-                              actor_id=world["planner"].id)
+    transfers.decline_transfer(session, world["planner"], store_id=b, transfer_id=request.id, reason="rebalanced from DC")
     assert fresh(session, request).acted_by == world["planner"].id
 
 
 def test_request_lists_put_open_requests_first_for_each_side(session, world):
     first = ask(session, world, sku="RK-CASE")
     second = ask(session, world, sku="RK-CASE")
-    storeops.cancel_transfer(session, store_id=world["a"].id, transfer_id=second.id, actor_id=world["staff"].id)
-    outgoing = storeview.transfer_requests(session, store_id=world["a"].id, incoming=False)
+    transfers.cancel_transfer(session, world["staff"], store_id=world["a"].id, transfer_id=second.id)
+    outgoing = transfers.requests(session, store_id=world["a"].id, incoming=False)
     assert [(t.id, t.status, code) for t, _p, code, _n in outgoing] == [(first.id, "requested", "S0002"),
                                                                        (second.id, "cancelled", "S0002")]
-    incoming = storeview.transfer_requests(session, store_id=world["b"].id, incoming=True)
+    incoming = transfers.requests(session, store_id=world["b"].id, incoming=True)
     assert [(t.id, code) for t, _p, code, _n in incoming] == [(first.id, "S0001"), (second.id, "S0001")]
-    assert storeview.transfer_requests(session, store_id=world["a"].id, incoming=True) == []
+    assert transfers.requests(session, store_id=world["a"].id, incoming=True) == []
     with pytest.raises(errors.NotFound):
-        storeview.transfer_detail(session, store_id=world["c"].id, transfer_id=first.id)
-    detail = storeview.transfer_detail(session, store_id=world["b"].id, transfer_id=first.id)
+        transfers.detail(session, store_id=world["c"].id, transfer_id=first.id)
+    detail = transfers.detail(session, store_id=world["b"].id, transfer_id=first.id)
     assert (detail.incoming, detail.on_hand_at_origin, detail.origin.code, detail.destination.code) == (
         True, 3, "S0002", "S0001")
 
@@ -256,7 +241,11 @@ def _race(engine, first, second) -> list[str]:
         with new_session(engine) as s:
             barrier.wait()
             try:
-                act(s)
+                if isinstance(act, partial):  # a verb: its actor loaded in this session
+                    kwargs = dict(act.keywords)
+                    act.func(s, s.get(User, kwargs.pop("actor_id")), **kwargs)
+                else:
+                    act(s)
                 results[i] = "ok"
             except errors.DomainError as refused:
                 s.rollback()
@@ -280,8 +269,7 @@ def race_world(engine):
 
 def _new_request(engine, ids) -> int:
     with new_session(engine) as s:
-        return storeops.request_transfer(s, to_store_id=ids["a"], from_store_code="S0002", sku="RK-CASE", quantity=1,
-                                         actor_id=ids["staff"]).id
+        return transfers.request_transfer(s, s.get(User, ids["staff"]), store_id=ids["a"], from_store_code="S0002", sku="RK-CASE", quantity=1).id
 
 
 @pytest.mark.parametrize("database_url", BOTH, indirect=True)
@@ -291,8 +279,8 @@ def test_ship_and_cancel_at_the_same_moment_exactly_one_wins(engine, race_world)
         tid = _new_request(engine, ids)
         outcomes = _race(
             engine,
-            partial(storeops.ship_transfer, store_id=ids["b"], transfer_id=tid, actor_id=ids["staff_b"]),
-            partial(storeops.cancel_transfer, store_id=ids["a"], transfer_id=tid, actor_id=ids["staff"]))
+            partial(transfers.ship_transfer, store_id=ids["b"], transfer_id=tid, actor_id=ids["staff_b"]),
+            partial(transfers.cancel_transfer, store_id=ids["a"], transfer_id=tid, actor_id=ids["staff"]))
         assert sorted(outcomes) == ["ok", "transfer_closed"], outcomes
         with new_session(engine) as s:
             request = s.get(TransferRequest, tid)
@@ -316,7 +304,7 @@ def test_two_ships_at_the_same_moment_send_the_units_once(engine, race_world):
     ids = race_world
     for _ in range(ROUNDS):
         tid = _new_request(engine, ids)
-        ship = partial(storeops.ship_transfer, store_id=ids["b"], transfer_id=tid, actor_id=ids["staff_b"])
+        ship = partial(transfers.ship_transfer, store_id=ids["b"], transfer_id=tid, actor_id=ids["staff_b"])
         outcomes = _race(engine, ship, ship)
         assert sorted(outcomes) == ["ok", "transfer_closed"], outcomes
     with new_session(engine) as s:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from retail.models import Movement
-from retail.services import exports, forecasts, storeview
+from retail.services import exports, forecasts, sales
 from retail.services.weekly_sales import local_midnight, week_start, weekly_sales
 from tests.factories import small_world
 
@@ -82,7 +82,7 @@ def test_a_sale_late_on_a_sunday_in_shanghai_is_in_the_same_week_on_the_chart_ex
     # The export reads on its own connection: first, as SQLite lets one transaction at a time in.
     assert _units_by_week(exports.forecasting_frames(engine)["sales"]) == expected
 
-    chart = storeview.weekly_sales(session, store_id=sold_around_midnight["a"].id, as_of=AS_OF, sku="RK-CASE")
+    chart = sales.weekly_units(session, store_id=sold_around_midnight["a"].id, as_of=AS_OF, sku="RK-CASE")
     assert chart[-1][0] == NEXT_WEEK == week_start(AS_OF, "Asia/Shanghai")  # the current week is the last bar
     assert [week for week, _ in chart] == [NEXT_WEEK - timedelta(weeks=11 - i) for i in range(12)]
     assert {week: units for week, units in chart if units} == expected
@@ -95,6 +95,6 @@ def test_the_chart_window_starts_at_local_midnight_of_its_first_monday(session, 
     """Viewed so that the Sunday 23:30 sale's week is the first bar, it is counted, and the Monday 00:30
     sale is in the second bar, not cut off or moved by a UTC boundary."""
     as_of = AS_OF + timedelta(weeks=10)
-    chart = storeview.weekly_sales(session, store_id=sold_around_midnight["a"].id, as_of=as_of)
+    chart = sales.weekly_units(session, store_id=sold_around_midnight["a"].id, as_of=as_of)
     assert chart[0] == (WEEK_OF_THAT_SUNDAY, 2) and chart[1] == (NEXT_WEEK, 3)
     assert sum(units for _, units in chart) == 5

@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from retail.models import User, utcnow
-from retail.services import accounts, inventory, shipments
+from retail.services import accounts
+from tests.committing import inventory, shipments
 from tests.factories import small_world
 
 PASSWORD = "correct-horse-battery"

@@ -21,7 +21,7 @@ def on_hand(session, world, store, product) -> int:
 @pytest.mark.postgres
 def test_two_tills_selling_the_last_unit_at_once(app, world, session):
     """One succeeds; the other is told, in its own language, that the unit is gone; stock ends at zero."""
-    from retail.services import inventory
+    from tests.committing import inventory
 
     inventory.record_sale(session, store_id=world["a"].id, sku="RK-CASE", quantity=4)
     tills = {"staff@a.example.com": app.test_client(), "planner@example.com": app.test_client()}

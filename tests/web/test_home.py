@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from retail.models import utcnow
-from retail.services import inventory
+from tests.committing import inventory
 from tests.web.factories import post, sign_in
 
 

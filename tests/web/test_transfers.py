@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from retail.models import AuditLog, Location, Shipment, StockBalance, TransferRequest, User
-from retail.services import storeops
+from retail.services import transfers
 from tests.web.factories import csrf_token, password_hash, post, sign_in
 
 
@@ -22,8 +22,8 @@ def database_url(both_backends) -> str:
 @pytest.fixture
 def request_from_b(session, world) -> TransferRequest:
     """Store A (S0001) asks store B (S0002) for one pair of glasses, B's staff to ship it."""
-    return storeops.request_transfer(session, to_store_id=world["a"].id, from_store_code="S0002", sku="RK-MAX2-BLK",
-                                     quantity=1, note="customer waiting", actor_id=world["staff"].id)
+    return transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002", sku="RK-MAX2-BLK",
+                                     quantity=1, note="customer waiting")
 
 
 @pytest.fixture
@@ -202,6 +202,5 @@ def test_home_shows_the_origin_how_many_requests_wait_for_an_answer(client, worl
 
     assert "調撥" in transfers_button() and '<span class="badge">1</span>' in transfers_button()
     staff_b = session.execute(select(User.id).where(User.email == "staff@b.example.com")).scalar_one()
-    storeops.decline_transfer(session, store_id=b, transfer_id=request_from_b.id, reason="display unit only",
-                              actor_id=staff_b)
+    transfers.decline_transfer(session, session.get(User, staff_b), store_id=b, transfer_id=request_from_b.id, reason="display unit only")
     assert "調撥" in transfers_button() and "badge" not in transfers_button()

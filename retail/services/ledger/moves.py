@@ -1,6 +1,8 @@
-"""Business verbs that change stock. The only way stock changes: forms, API and imports call these.
+"""The ledger's stock moves: sale, return, receipt, count adjustment, write-off, demo units.
 
-Each verb validates, posts movements through `stock.post_movement`, and commits once.
+Primitives, not verbs: each validates its stock rules and posts movements through
+`stock.post_movement` inside the caller's transaction, and never commits. Only the verbs of the
+service layer call them (they check the actor and own the transaction); adapters never do.
 Quantities are given as positive numbers; the ledger stores them signed.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlmodel import Session
 from retail import errors
 from retail.models import Location, Movement, MovementKind, Product, SerialState, StockBalance
 from retail.services import audit
-from retail.services.stock import (
+from retail.services.ledger.postings import (
     check_quantity,
     create_serials,
     last_movement_of_serial,
@@ -49,7 +51,6 @@ def _prepare(session: Session, location_id: int, sku: str, quantity, serials: Se
 def record_sale(
     session: Session, *, store_id: int, sku: str, quantity: int = 1, serials: Sequence[str] = (),
     unit_price=None, reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
-    commit: bool = True,
 ) -> Movement:
     """Sell `quantity` units at a store; serialised SKUs need one in-stock serial per unit."""
     store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
@@ -60,8 +61,6 @@ def record_sale(
     movement = post_movement(session, location=store, product=product, kind=MovementKind.sale,
                              quantity=-quantity, serials=serials, unit_price=price, currency=store.currency,
                              reference=reference, actor_id=actor_id, at=at)
-    if commit:
-        session.commit()
     return movement
 
 
@@ -84,7 +83,6 @@ def _check_sold_here(session: Session, store: Location, product: Product, serial
 def record_return(
     session: Session, *, store_id: int, sku: str, quantity: int = 1, serials: Sequence[str] = (),
     unit_price=None, reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
-    commit: bool = True,
 ) -> Movement:
     """A customer brings units back into the store's sellable stock; each serial must have been sold at
     this store (SerialSoldElsewhere otherwise), whatever adapter takes the return."""
@@ -95,22 +93,18 @@ def record_return(
     movement = post_movement(session, location=store, product=product, kind=MovementKind.return_,
                              quantity=quantity, serials=serials, unit_price=_price(unit_price),
                              currency=store.currency, reference=reference, actor_id=actor_id, at=at)
-    if commit:
-        session.commit()
     return movement
 
 
 def receive_purchase(
     session: Session, *, location_id: int, sku: str, quantity: int, serials: Sequence[str] = (),
-    reference: str | None = None, actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
+    reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
 ) -> Movement:
     """Goods from a brand arrive at a warehouse or store; serialised units are registered here."""
     location, product, quantity, serials = _prepare(session, location_id, sku, quantity, serials)
     create_serials(session, product=product, serials=serials, location=location, state=SerialState.in_stock)
     movement = post_movement(session, location=location, product=product, kind=MovementKind.receipt,
                              quantity=quantity, serials=serials, reference=reference, actor_id=actor_id, at=at)
-    if commit:
-        session.commit()
     return movement
 
 
@@ -176,7 +170,6 @@ def check_serial_count(session: Session, *, location_id: int, sku: str, serials:
 def adjust_count(
     session: Session, *, location_id: int, sku: str, counted: int | None = None, reason: str,
     serials: Sequence[str] | None = None, actor_id: int | None = None, at: datetime | None = None,
-    commit: bool = True,
 ) -> list[Movement]:
     """Set the sellable stock to what was counted, as `count_adjustment` movements (none if it agrees).
 
@@ -203,8 +196,6 @@ def adjust_count(
             audit.record(session, actor_id=actor_id, action="stock.count_adjusted", entity="stock_balance",
                          entity_id=f"{location.code}/{product.sku}", detail={"counted": counted, "delta": delta,
                                                                              "reason": reason})
-        if commit:
-            session.commit()
         return movements
 
     # Locks in the order of every other verb: the serial units first, then the balance row.
@@ -230,14 +221,12 @@ def adjust_count(
                      entity_id=f"{location.code}/{product.sku}",
                      detail={"counted": len(shelf.scanned), "delta": len(shelf.scanned) - on_hand, "reason": reason,
                              "missing": shelf.missing, "found": shelf.found})
-    if commit:
-        session.commit()
     return movements
 
 
 def write_off(
     session: Session, *, location_id: int, sku: str, quantity: int, reason: str, serials: Sequence[str] = (),
-    actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
+    actor_id: int | None = None, at: datetime | None = None,
 ) -> Movement:
     """Remove damaged or lost units from sellable stock."""
     location, product, quantity, serials = _prepare(session, location_id, sku, quantity, serials)
@@ -245,14 +234,12 @@ def write_off(
                  from_states=[SerialState.in_stock], to_location=location, to_state=SerialState.written_off)
     movement = post_movement(session, location=location, product=product, kind=MovementKind.write_off,
                              quantity=-quantity, serials=serials, actor_id=actor_id, note=reason[:240], at=at)
-    if commit:
-        session.commit()
     return movement
 
 
 def move_demo(
     session: Session, *, store_id: int, sku: str, quantity: int, to_display: bool, serials: Sequence[str] = (),
-    actor_id: int | None = None, at: datetime | None = None, commit: bool = True,
+    actor_id: int | None = None, at: datetime | None = None,
 ) -> Movement:
     """Put units on display as demo units (not sellable) or take them back into sellable stock."""
     store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
@@ -266,6 +253,4 @@ def move_demo(
         kind, on_hand, demo = MovementKind.demo_in, quantity, -quantity
     movement = post_movement(session, location=store, product=product, kind=kind, quantity=on_hand, demo=demo,
                              serials=serials, actor_id=actor_id, at=at)
-    if commit:
-        session.commit()
     return movement

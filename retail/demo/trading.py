@@ -1,7 +1,7 @@
 """The daily simulation of stock: demand meets stock, stores reorder from DCs, DCs order from brands.
 
 Each change of stock is recorded as an event with a day index and a time of day chosen so
-that the ledger built from them (ledger.py) never lets a balance go below zero: deliveries
+that the ledger built from them (movements.py) never lets a balance go below zero: deliveries
 before opening, sales limited by the morning's stock, corrections after closing.
 """
 

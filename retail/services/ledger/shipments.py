@@ -16,7 +16,7 @@ from sqlmodel import Session
 from retail import errors
 from retail.models import MovementKind, Product, SerialState, Shipment, ShipmentLine, ShipmentStatus, utcnow
 from retail.services import audit
-from retail.services.stock import (
+from retail.services.ledger.postings import (
     change_balance,
     check_quantity,
     location_by_id,
@@ -37,7 +37,6 @@ class Line:
 def ship(
     session: Session, *, from_location_id: int, to_location_id: int, lines: Sequence[Line], reference: str,
     expected_at: datetime | None = None, actor_id: int | None = None, at: datetime | None = None,
-    commit: bool = True,
 ) -> Shipment:
     origin = location_by_id(session, from_location_id)
     destination = location_by_id(session, to_location_id)
@@ -61,14 +60,12 @@ def ship(
         change_balance(session, location=destination, product=product, in_transit=quantity)
         session.add(ShipmentLine(shipment_id=shipment.id, product_id=product.id, quantity=quantity,
                                  serials=list(serials) or None))
-    if commit:
-        session.commit()
     return shipment
 
 
 def receive(
     session: Session, *, shipment_id: int, received: Mapping[str, int], actor_id: int | None = None,
-    at: datetime | None = None, commit: bool = True,
+    at: datetime | None = None,
 ) -> Shipment:
     """Receive a shipment line by line. `received` maps SKU to the units counted on arrival;
     a SKU left out counts as fully received. Receiving twice is refused."""
@@ -112,7 +109,5 @@ def receive(
     if discrepancies:
         audit.record(session, actor_id=actor_id, action="shipment.discrepancy", entity="shipment",
                      entity_id=shipment.reference, detail=discrepancies)
-    if commit:
-        session.commit()
     session.refresh(shipment)
     return shipment

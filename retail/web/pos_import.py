@@ -8,16 +8,17 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from retail import errors
-from retail.app import db_session
+from retail.request_db import db_session
 from retail.services import pos_import
 from retail.web.access import me, store_page
+from retail.web.errors import form_page
 from retail.web.messages import describe
 
-bp = Blueprint("pos", __name__, url_prefix="/stores/<int:store_id>/pos")
+bp = Blueprint("pos_import", __name__, url_prefix="/stores/<int:store_id>/pos")
 PREVIEW_ROWS = 100
 
 
@@ -25,10 +26,15 @@ def _errors(row_errors) -> list[tuple[int, str | None, str]]:
     return [(e.row_number, e.column, describe(e)) for e in row_errors]
 
 
+def _upload_page(store, error=None, form=None, refusal=None):
+    problems = _errors(refusal.errors) if isinstance(refusal, pos_import.InvalidFile) else None
+    return render_template("pos_upload.html", store=store, error=error, problems=problems)
+
+
 @bp.get("/")
 @store_page
 def upload(store):
-    return render_template("pos_upload.html", store=store)
+    return _upload_page(store)
 
 
 @bp.get("/template.csv")
@@ -40,12 +46,13 @@ def template(store):
 
 @bp.post("/preview")
 @store_page
+@form_page(_upload_page)
 def preview(store):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("pos_upload.html", store=store, error=_("Choose the file to import.")), 422
+        raise errors.MissingValue(field="file")
     content = upload.read()
-    result = pos_import.preview(db_session(), store_id=store.id, filename=upload.filename, content=content)
+    result = pos_import.preview(db_session(), me(), store_id=store.id, filename=upload.filename, content=content)
     return render_template(
         "pos_preview.html", store=store, filename=upload.filename, result=result, shown=result.rows[:PREVIEW_ROWS],
         problems=_errors(result.errors), payload=base64.b64encode(content).decode("ascii"),
@@ -54,22 +61,14 @@ def preview(store):
 
 @bp.post("/confirm")
 @store_page
+@form_page(_upload_page)
 def confirm(store):
     filename = request.form.get("filename", "")
     try:
         content = base64.b64decode(request.form.get("content", ""), validate=True)
     except (binascii.Error, ValueError):
-        abort(400)
-    try:
-        result = pos_import.apply(db_session(), store_id=store.id, filename=filename, content=content,
-                                  actor_id=me().id)
-    except pos_import.InvalidFile as invalid:
-        db_session().rollback()
-        return render_template("pos_upload.html", store=store, error=describe(invalid),
-                               problems=_errors(invalid.errors)), 422
-    except errors.DomainError as exc:
-        db_session().rollback()
-        return render_template("pos_upload.html", store=store, error=describe(exc)), 422
+        raise errors.InvalidValue(field="file", value=filename[:40]) from None
+    result = pos_import.apply(db_session(), me(), store_id=store.id, filename=filename, content=content)
     if result.already_imported:
         flash(_("This file was imported before: nothing changed."), "warning")
     else:

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from retail.demo import simulate as sim
+from retail.demo import trading as sim
 from retail.demo.demand import Cells
 
 MOVEMENT_COLUMNS = ["ts", "location", "sku", "kind", "quantity", "unit_price", "currency", "reference"]

@@ -1,0 +1,167 @@
+"""Stock counts: what was counted on the shelf, applied at once or held for a manager, and their reads.
+
+A counted difference this large (units, or value at wholesale cost) waits for a manager's decision.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from retail import errors, parsing
+from retail.models import (
+    CountStatus,
+    Location,
+    Product,
+    SerialState,
+    StockBalance,
+    StockCount,
+    StockCountLine,
+    User,
+    utcnow,
+)
+from retail.services import access, audit, ledger, products
+from retail.services.ledger.postings import clean_serials, location_by_id, serials_at
+from retail.services.verbs import STORE, query, verb
+
+LARGE_DIFFERENCE_UNITS = 3
+LARGE_DIFFERENCE_VALUE = Decimal("2000")  # about one pair of glasses at wholesale cost
+REASON_LENGTH = 240
+
+
+def _is_large(difference: int, product: Product) -> bool:
+    return abs(difference) >= LARGE_DIFFERENCE_UNITS or abs(difference) * product.wholesale_cost >= LARGE_DIFFERENCE_VALUE
+
+
+def _counted(value) -> int | None:
+    return parsing.count(value)
+
+
+@verb(STORE)
+def submit_count(session: Session, actor: User, *, store_id: int, counted: Mapping[str, int | None], reason: str,
+                 serials: Mapping[str, Sequence[str] | str] | None = None, at: datetime | None = None) -> StockCount:
+    """Record what was counted. Differences become adjustments at once, unless one is large and the
+    counter may not approve it: then the whole count waits for a manager and nothing moves.
+
+    Serialised SKUs are counted by serial (`serials`: SKU -> the serials scanned; a count of 0 without
+    serials means none found). Scanned serials that are not in this store's stock refuse the count at
+    once; the serials missing and found are kept on the line for the manager's decision."""
+    store = location_by_id(session, store_id)
+    reason = parsing.text(reason, field="reason", max_length=REASON_LENGTH, required=True)
+    scans = {sku: clean_serials(value) for sku, value in (serials or {}).items()}
+    scans = {sku: value for sku, value in scans.items() if value}  # nothing scanned: not counted
+    skus = [sku for sku, value in counted.items() if value is not None] + [s for s in scans if s not in counted]
+    if not skus:
+        raise errors.MissingValue(field="counted")
+    count = StockCount(store_id=store.id, status=CountStatus.applied, reason=reason[:REASON_LENGTH],
+                       counted_by=actor.id, counted_at=at or utcnow())
+    session.add(count)
+    session.flush()
+    lines, seen = [], set()
+    for sku in skus:
+        value = _counted(counted.get(sku))
+        product = products.by_sku_or_barcode(session, sku)
+        if product.id in seen:  # the same product under its SKU and its barcode
+            raise errors.InvalidValue(field="counted", value=sku)
+        seen.add(product.id)
+        balance = session.get(StockBalance, (store.id, product.id), populate_existing=True)
+        expected = balance.on_hand if balance else 0
+        findings, scanned, changed = None, None, 0
+        if product.serialised:
+            check = ledger.check_serial_count(session, location_id=store.id, sku=product.sku,
+                                              serials=scans.get(sku), counted=value)
+            scanned, value = check.scanned, len(check.scanned)
+            findings = {"missing": check.missing, "found": check.found}
+            changed = max(len(check.missing), len(check.found))
+        elif value is None:  # serials scanned for a SKU without serials: count its units instead
+            raise errors.MissingValue(field="counted")
+        line = StockCountLine(count_id=count.id, product_id=product.id, expected=expected, counted=value,
+                              large=_is_large(max(abs(value - expected), changed), product), serials=findings)
+        session.add(line)
+        lines.append((line, product, scanned))
+    if any(line.large for line, _, _ in lines) and not access.may_approve_counts(actor, store.id):
+        count.status = CountStatus.pending_approval
+    else:
+        count.decided_by, count.decided_at = actor.id, count.counted_at
+        for line, product, scanned in lines:
+            ledger.adjust_count(session, location_id=store.id, sku=product.sku, counted=line.counted,
+                                serials=scanned, reason=f"count {count.id}: {reason}"[:REASON_LENGTH],
+                                actor_id=actor.id, at=at)
+    session.flush()
+    return count
+
+
+@verb(STORE)
+def decide_count(session: Session, actor: User, *, store_id: int, count_id: int, approve: bool,
+                 at: datetime | None = None) -> StockCount:
+    """A manager approves (the counted differences are applied to today's stock) or rejects a held count."""
+    count = session.get(StockCount, count_id)
+    if count is None or count.store_id != store_id:
+        raise errors.NotFound(what="Stock count", key=count_id)
+    if not access.may_approve_counts(actor, store_id):
+        raise errors.Forbidden(what=f"stock count {count_id}")
+    status = CountStatus.applied if approve else CountStatus.rejected
+    claimed = session.execute(
+        update(StockCount).where(StockCount.id == count.id, StockCount.status == CountStatus.pending_approval)
+        .values(status=status, decided_by=actor.id, decided_at=at or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        current = session.execute(select(StockCount.status).where(StockCount.id == count.id)).scalar_one()
+        raise errors.CountClosed(count=count.id, status=current)
+    if approve:
+        _apply_held_count(session, count, store_id=store_id, actor_id=actor.id, at=at)
+    audit.record(session, actor_id=actor.id, action=f"stock_count.{status}", entity="stock_count",
+                 entity_id=count.id)
+    session.flush()
+    session.refresh(count)
+    return count
+
+
+def _apply_held_count(session: Session, count: StockCount, *, store_id: int, actor_id: int, at) -> None:
+    """Sales since the count are kept: the counted difference is applied to the stock of now."""
+    for line, product in session.execute(
+        select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
+        .where(StockCountLine.count_id == count.id)
+    ).all():
+        reason = f"count {count.id} approved: {count.reason}"[:REASON_LENGTH]
+        if product.serialised and line.serials is not None:
+            # The count's findings applied to the units of now: those missing then and still here
+            # leave, those found come back; units sold or received since the count are kept as they are.
+            missing, found = set(line.serials["missing"]), line.serials["found"]
+            here = serials_at(session, location=session.get(Location, store_id), product=product,
+                              states=[SerialState.in_stock])
+            held = set(here)
+            shelf = [s for s in here if s not in missing] + [s for s in found if s not in held]
+            ledger.adjust_count(session, location_id=store_id, sku=product.sku, serials=shelf,
+                                reason=reason, actor_id=actor_id, at=at)
+            continue
+        if line.counted == line.expected:
+            continue
+        balance = session.get(StockBalance, (store_id, product.id), populate_existing=True)
+        now = (balance.on_hand if balance else 0) + line.counted - line.expected
+        ledger.adjust_count(session, location_id=store_id, sku=product.sku, counted=max(now, 0),
+                            reason=reason, actor_id=actor_id, at=at)
+
+
+@query
+def recent(session: Session, *, store_id: int, limit: int = 10) -> list[StockCount]:
+    return list(session.execute(
+        select(StockCount).where(StockCount.store_id == store_id)
+        .order_by(StockCount.counted_at.desc(), StockCount.id.desc()).limit(limit)
+    ).scalars())
+
+
+@query
+def detail(session: Session, *, store_id: int, count_id: int) -> tuple[StockCount, list[tuple]]:
+    count = session.get(StockCount, count_id)
+    if count is None or count.store_id != store_id:
+        raise errors.NotFound(what="Stock count", key=count_id)
+    lines = session.execute(
+        select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
+        .where(StockCountLine.count_id == count.id).order_by(Product.sku)
+    ).all()
+    return count, [tuple(r) for r in lines]

@@ -1,0 +1,52 @@
+"""Refusals become HTTP responses here, and only here.
+
+- A verb refused inside a form view: `form_page` shows the form again with the message in the reader's
+  language and what they typed, status 422. The verb has already rolled its transaction back.
+- Anything else escaping a view: Forbidden is 403, NotFound 404 (also for another store's objects, so
+  that their existence is not confirmed), any other DomainError 422, each on the translated error page.
+"""
+from __future__ import annotations
+
+import inspect
+from functools import wraps
+
+from flask import Flask, render_template, request
+
+from retail import errors
+from retail.web.messages import describe
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(errors.Forbidden)
+    def _forbidden(_exc):
+        return render_template("error.html", status=403, reason="forbidden"), 403
+
+    @app.errorhandler(errors.NotFound)
+    def _not_found(_exc):
+        return render_template("error.html", status=404, reason="missing"), 404
+
+    @app.errorhandler(errors.DomainError)
+    def _refused(exc):
+        return render_template("error.html", status=422, reason="refused", message=describe(exc)), 422
+
+
+def form_page(render):
+    """Decorate a view whose POST calls a verb. `render(*args, error=None, form=None, **kwargs)` (the
+    view's own arguments) draws its page; a refusal re-renders it with the message and the submitted
+    form, status 422 (and the refusal itself, when `render` takes `refusal`: a POS file's row errors).
+    Forbidden propagates (403); NotFound raised while drawing the page propagates (404)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except errors.Forbidden:
+                raise
+            except errors.DomainError as exc:
+                extra = {"refusal": exc} if "refusal" in inspect.signature(render).parameters else {}
+                return render(*args, error=describe(exc), form=request.form, **extra, **kwargs), 422
+
+        return wrapper
+
+    return decorate
