@@ -286,20 +286,23 @@ def receive(session: Session, actor: User, *, store_id: int, order_id: int,
     return order
 
 
-@verb(NETWORK)
-def close(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
-    order = _transition(session, order_id, "close", actor.id)
+def _moved(session: Session, order_id: int, verb_name: str, actor: User) -> ReplenishmentOrder:
+    order = _transition(session, order_id, verb_name, actor.id)
     session.flush()
     session.refresh(order)
     return order
+
+
+@verb(NETWORK)
+def close(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
+    """A received order is closed by a planner."""
+    return _moved(session, order_id, "close", actor)
 
 
 @verb(NETWORK)
 def cancel(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
-    order = _transition(session, order_id, "cancel", actor.id)
-    session.flush()
-    session.refresh(order)
-    return order
+    """An order not yet shipped is cancelled by a planner."""
+    return _moved(session, order_id, "cancel", actor)
 
 
 @query
