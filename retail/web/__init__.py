@@ -10,7 +10,7 @@ from retail.config import Settings
 def register(app: Flask, settings: Settings) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from retail.web import access, errors, i18n, security
+    from retail.web import access, errors, i18n, idempotency, security
     from retail.web.admin import bp as admin_bp
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
@@ -31,6 +31,7 @@ def register(app: Flask, settings: Settings) -> None:
     CSRFProtect(app)
     access.init_app(app)
     errors.init_app(app)
+    idempotency.init_app(app)
     i18n.init_app(app)
     for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
                       replenishment_bp, pos_import_bp, admin_bp):
