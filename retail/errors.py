@@ -48,9 +48,21 @@ class SerialsRequired(DomainError):
     message = "{sku} is serialised: scan {quantity} serial number(s), got {given}."
 
 
-class UnknownSerial(DomainError):
-    code = "unknown_serial"
-    message = "Serial number {serial} of {sku} is not in stock at {location}."
+class SerialNotHere(DomainError):
+    """A serial number that is not a unit of this store for what was asked: not in its stock to sell or move,
+    not sold by it to take back. One code and one sentence whatever the unit is elsewhere (in stock at
+    another location, sold by another store, unknown), naming only the serial typed: a store learns nothing
+    of serials outside its own stock and sales (issue 10, item 13)."""
+
+    code = "serial_not_here"
+    message = "Serial number {serial} is not a unit of this store for this: check the number."
+
+    def __init__(self, *, serial, **_where):  # where the unit is (sku, location) is never told
+        super().__init__(serial=serial)
+
+
+# The name the ledger's callers know (a sale or move of a serial not in stock here): the same refusal.
+UnknownSerial = SerialNotHere
 
 
 class DuplicateSerial(DomainError):
@@ -84,11 +96,6 @@ class InvalidValue(DomainError):
     message = "{value} is not a valid {field}."
 
 
-class SerialNotSold(DomainError):
-    code = "serial_not_sold"
-    message = "Serial number {serial} has not been sold: it cannot be returned."
-
-
 class ReturnExceedsSale(DomainError):
     code = "return_exceeds_sale"
     message = "Sale {sale} sold {sold} unit(s) and {returned} are already returned; {requested} requested."
@@ -120,11 +127,6 @@ class AlreadyExists(DomainError):
 
 
 # Stock ledger rules on serial numbers (returns where sold, counts by serial).
-class SerialSoldElsewhere(DomainError):
-    code = "serial_sold_elsewhere"
-    message = "Serial number {serial} of {sku} was sold at {sold_at}, not at {location}: it can only be returned there."
-
-
 class CountedSerialsNotHere(DomainError):
     code = "counted_serials_not_here"
     message = ("Serial number(s) {serials} of {sku} were scanned in a count at {location} but are not in its stock "
@@ -161,3 +163,23 @@ class InvalidMoney(DomainError):
 class InvalidDate(DomainError):
     code = "invalid_date"
     message = "{value} is not a valid date for {field} (years 2000 to 2100)."
+
+
+# One-time keys of the requests that write (retail/models/idempotency.py, recorded by verbs.transaction).
+class AlreadyRecorded(Exception):  # noqa: N818 - not a refusal: the request acted before
+    """The request's key was recorded by an earlier request with the same content: that one acted, this one
+    changed nothing. Not a DomainError: the adapter answers as the first success did."""
+
+    code = "already_recorded"
+
+
+class RequestKeyReused(DomainError):
+    code = "request_key_reused"
+    message = "This form was already sent with other values: nothing was changed."
+
+
+# Stock counts (issue 10): one count of a store x SKU waits for a manager at a time.
+class CountPending(DomainError):
+    code = "count_pending"
+    message = ("{sku} already has a stock count waiting for a manager (count {count}): it cannot be counted again "
+               "until that count is decided.")

@@ -40,15 +40,15 @@ def _sale_here(session: Session, store_id: int, sale_id: int) -> Movement:
     return sale
 
 
-def _by_serials(session: Session, serials: list[str], sale_id: int | None) -> dict[int, list[str]]:
+def _by_serials(session: Session, store_id: int, serials: list[str], sale_id: int | None) -> dict[int, list[str]]:
+    """Each serial's sale: a unit sold by this store (by the sale named, when one is). Anything else, whatever
+    the unit is elsewhere, is the one refusal SerialNotHere: a store learns nothing of other stores' units."""
     groups: dict[int, list[str]] = {}
     for serial in serials:
         unit = session.get(SerialUnit, serial)
-        if unit is None or unit.state != SerialState.sold:
-            raise errors.SerialNotSold(serial=serial)
-        sale = last_sale_of_serial(session, serial)
-        if sale is None or (sale_id is not None and sale.id != sale_id):
-            raise errors.SerialNotSold(serial=serial)
+        sale = last_sale_of_serial(session, serial) if unit is not None and unit.state == SerialState.sold else None
+        if sale is None or sale.location_id != store_id or (sale_id is not None and sale.id != sale_id):
+            raise errors.SerialNotHere(serial=serial)
         groups.setdefault(sale.id, []).append(serial)
     return groups
 
@@ -86,15 +86,16 @@ def record_return(session: Session, actor: User, *, store_id: int, serials: Sequ
     if not serials and sale_id is None and receipt is None:
         raise errors.MissingValue(field="serials")
     if serials:
-        plan = [(sid, group, len(group)) for sid, group in _by_serials(session, serials, sale_id).items()]
+        plan = [(sid, group, len(group)) for sid, group in _by_serials(session, store_id, serials, sale_id).items()]
     else:
         plan = _plan_by_quantity(session, store_id, [sale_id] if sale_id is not None else
                                  _by_receipt(session, store_id, receipt, sku), quantity,
                                  label=sale_id if sale_id is not None else receipt)
     movements = []
     for sid, group, wanted in plan:
-        sale = _sale_here(session, store_id, sid) if not group else session.get(Movement, sid)
-        # Serials sold at another store are refused by ledger.record_return (SerialSoldElsewhere).
+        # The sale row locked before what was returned against it is read: a concurrent return of the same
+        # units waits here, then reads this one's (PostgreSQL; SQLite transactions are serialised).
+        sale = _sale_here(session, store_id, sid)
         product = session.get(Product, sale.product_id)
         sold, returned = -sale.quantity, returned_against(session, sid)
         if wanted < 1 or returned + wanted > sold:

@@ -21,15 +21,12 @@ MESSAGES = {
     "invalid_quantity": N_("Enter a whole number of at least 1 (not %(quantity)s)."),
     "insufficient_stock": N_("Only %(available)s of %(sku)s in stock at %(location)s; %(requested)s requested."),
     "serials_required": N_("%(sku)s has serial numbers: scan %(quantity)s serial number(s), got %(given)s."),
-    "unknown_serial": N_("Serial number %(serial)s is not in stock here."),
+    "serial_not_here": N_("Serial number %(serial)s is not a unit of this store for this: check the number."),
     "duplicate_serial": N_("Serial number %(serial)s already exists."),
     "shipment_closed": N_("Delivery %(reference)s has already been received."),
     "forbidden": N_("You may not do this."),
     "missing_value": N_("Please fill in: %(field)s."),
     "invalid_value": N_("%(value)s is not a valid %(field)s."),
-    "serial_not_sold": N_("Serial number %(serial)s was not sold here: it cannot be returned."),
-    "serial_sold_elsewhere": N_("Serial number %(serial)s was sold at store %(sold_at)s, not here: it can only be "
-                                "returned there."),
     "counted_serials_not_here": N_("Not in this store's stock of %(sku)s (sold, on display, at another location or "
                                    "unknown): %(serials)s. Take them out of the count and ask your manager."),
     "return_exceeds_sale": N_("Sale %(sale)s sold %(sold)s unit(s), %(returned)s already returned: "
@@ -62,6 +59,10 @@ MESSAGES = {
     "invalid_date": N_("%(value)s is not a date between the years 2000 and 2100 (for example 2026-11-20 14:05)."),
     "too_many_columns": N_("A file may have at most %(max)s columns."),
     "file_too_large": N_("The file is too large: at most %(max)s MB unpacked. Split it."),
+    # One-time keys of the forms that write (web/idempotency.py)
+    "already_recorded": N_("Already recorded: this form had been sent before, and it was recorded once."),
+    "request_key_reused": N_("This form was already sent with other values: nothing was changed. Check the page "
+                             "and fill in the form again."),
 }
 
 # Field names, as the forms label them.

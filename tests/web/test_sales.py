@@ -33,7 +33,7 @@ def test_a_serial_of_another_store_is_refused_and_the_form_keeps_it(client, worl
     response = post(client, f"/stores/{world['a'].id}/sale", {"serials": "SN-B1", "quantity": "1"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "序列号 SN-B1 不在本店库存中" in page and ">SN-B1</textarea>" in page
+    assert "序列号 SN-B1 不是本店可用于此操作的商品：请核对号码。" in page and ">SN-B1</textarea>" in page
     assert session.execute(select(func.count()).select_from(Movement).where(Movement.kind == "sale")).scalar() == 0
 
 

@@ -65,19 +65,16 @@ def record_sale(
 
 
 def _check_sold_here(session: Session, store: Location, product: Product, serials: Sequence[str]) -> None:
-    """A serialised unit comes back only to the store whose sale sold it (its latest recorded sale)."""
+    """A serialised unit comes back only to the store whose sale sold it (its latest recorded sale). Any other
+    serial (sold by another store, in stock anywhere, unknown, of another SKU) is the one refusal
+    SerialNotHere, naming only the serial: a store learns nothing of units outside its own stock and sales."""
     rows = serial_rows(session, serials)
     for serial in serials:
         row = rows.get(serial)
-        if row is None or row.product_id != product.id or row.state != SerialState.sold:
-            continue  # not a sold unit of this SKU: move_serials refuses it below, as before
-        sale = last_sale_of_serial(session, serial)
-        if sale is None:
-            raise errors.SerialNotSold(serial=serial)
-        if sale.location_id != store.id:
-            sold_at = session.get(Location, sale.location_id)
-            raise errors.SerialSoldElsewhere(serial=serial, sku=product.sku, location=store.code,
-                                             sold_at=sold_at.code if sold_at else "-")
+        sale = (last_sale_of_serial(session, serial) if row is not None and row.product_id == product.id
+                and row.state == SerialState.sold else None)
+        if sale is None or sale.location_id != store.id:
+            raise errors.SerialNotHere(serial=serial)
 
 
 def record_return(
@@ -85,7 +82,7 @@ def record_return(
     unit_price=None, reference: str | None = None, actor_id: int | None = None, at: datetime | None = None,
 ) -> Movement:
     """A customer brings units back into the store's sellable stock; each serial must have been sold at
-    this store (SerialSoldElsewhere otherwise), whatever adapter takes the return."""
+    this store (SerialNotHere otherwise), whatever adapter takes the return."""
     store, product, quantity, serials = _prepare(session, store_id, sku, quantity, serials)
     _check_sold_here(session, store, product, serials)
     move_serials(session, product=product, serials=serials, from_location=None,

@@ -142,9 +142,8 @@ def move_serials(
             .values(state=to_state, location_id=to_location.id if to_location else None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
-            raise errors.UnknownSerial(serial=serial, sku=product.sku,
-                                       location=from_location.code if from_location else "-")
+        if result.rowcount != 1:  # where the unit is, if anywhere, is not told (SerialNotHere)
+            raise errors.SerialNotHere(serial=serial)
 
 
 def create_serials(session: Session, *, product: Product, serials: Sequence[str], location: Location,
