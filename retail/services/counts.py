@@ -1,20 +1,26 @@
 """Stock counts: what was counted on the shelf, applied at once or held for a manager, and their reads.
 
-A counted difference this large (units, or value at wholesale cost) waits for a manager's decision.
+A counted difference this large (units, or value at wholesale cost) waits for a manager's decision. The
+threshold is cumulative per store x SKU: the units that count adjustments moved without a manager over the
+last `LARGE_DIFFERENCE_PERIOD` are added to the count's own difference, so a write-off split into small
+counts (one unit short, again and again) still reaches the manager. A SKU that waits for a manager is not
+counted again until the manager decides (`CountPending`): an approval applies its counted difference once.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from retail import errors, parsing
 from retail.models import (
     CountStatus,
     Location,
+    Movement,
+    MovementKind,
     Product,
     SerialState,
     StockBalance,
@@ -24,11 +30,16 @@ from retail.models import (
     utcnow,
 )
 from retail.services import access, audit, ledger, products
-from retail.services.ledger.postings import clean_serials, location_by_id, serials_at
+from retail.services.ledger.moves import apply_count_difference
+from retail.services.ledger.postings import change_balance, clean_serials, location_by_id, serials_at
 from retail.services.verbs import STORE, query, verb
 
 LARGE_DIFFERENCE_UNITS = 3
 LARGE_DIFFERENCE_VALUE = Decimal("2000")  # about one pair of glasses at wholesale cost
+# The period over which the threshold adds up, per store x SKU: the units moved by count adjustments made
+# without a manager (counts applied at once by staff or planners) within it count with the new difference.
+# Adjustments made or approved by someone who may approve counts at the store were seen by a manager.
+LARGE_DIFFERENCE_PERIOD = timedelta(days=30)
 REASON_LENGTH = 240
 
 
@@ -40,11 +51,54 @@ def _counted(value) -> int | None:
     return parsing.count(value)
 
 
+def _unapproved_units(session: Session, store_id: int, product: Product, since: datetime) -> int:
+    """The units count adjustments of this store x SKU moved since `since` without a manager: made by
+    someone who may not approve counts here (or by no one)."""
+    m = Movement.__table__.c
+    rows = session.execute(
+        select(m.actor_id, func.sum(func.abs(m.quantity)))
+        .where(m.location_id == store_id, m.product_id == product.id, m.kind == MovementKind.count_adjustment,
+               m.ts >= since)
+        .group_by(m.actor_id)
+    ).all()
+    units = 0
+    for actor_id, moved in rows:
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        if actor is None or not access.may_approve_counts(actor, store_id):
+            units += int(moved or 0)
+    return units
+
+
+def _lock_balance(session: Session, store: Location, product: Product) -> int:
+    """The on-hand now, read under the balance row's lock (held to the end of the transaction): counts of
+    one store x SKU are submitted and decided one at a time, and the count's snapshot is what the ledger had."""
+    key = (store.id, product.id)
+    balance = session.get(StockBalance, key, with_for_update=True, populate_existing=True)
+    if balance is None:  # never stocked here: a zero change creates the row, and locks it
+        change_balance(session, location=store, product=product)
+        balance = session.get(StockBalance, key, with_for_update=True, populate_existing=True)
+    return balance.on_hand
+
+
+def _waiting(session: Session, store_id: int, product_id: int) -> int | None:
+    """The count of this store x SKU that waits for a manager, if any."""
+    return session.execute(
+        select(StockCount.id).join(StockCountLine, StockCountLine.count_id == StockCount.id)
+        .where(StockCount.store_id == store_id, StockCount.status == CountStatus.pending_approval,
+               StockCountLine.product_id == product_id)
+        .order_by(StockCount.id).limit(1)
+    ).scalar()
+
+
 @verb(STORE)
 def submit_count(session: Session, actor: User, *, store_id: int, counted: Mapping[str, int | None], reason: str,
                  serials: Mapping[str, Sequence[str] | str] | None = None, at: datetime | None = None) -> StockCount:
     """Record what was counted. Differences become adjustments at once, unless one is large and the
     counter may not approve it: then the whole count waits for a manager and nothing moves.
+
+    A difference is large alone or together with the count adjustments of the same store x SKU made
+    without a manager over `LARGE_DIFFERENCE_PERIOD`. A SKU with a count waiting for a manager refuses the
+    whole count (CountPending), whoever counts: the manager decides the held count first.
 
     Serialised SKUs are counted by serial (`serials`: SKU -> the serials scanned; a count of 0 without
     serials means none found). Scanned serials that are not in this store's stock refuse the count at
@@ -56,30 +110,42 @@ def submit_count(session: Session, actor: User, *, store_id: int, counted: Mappi
     skus = [sku for sku, value in counted.items() if value is not None] + [s for s in scans if s not in counted]
     if not skus:
         raise errors.MissingValue(field="counted")
-    count = StockCount(store_id=store.id, status=CountStatus.applied, reason=reason[:REASON_LENGTH],
-                       counted_by=actor.id, counted_at=at or utcnow())
-    session.add(count)
-    session.flush()
-    lines, seen = [], set()
+    entries, seen = [], set()
     for sku in skus:
         value = _counted(counted.get(sku))
         product = products.by_sku_or_barcode(session, sku)
         if product.id in seen:  # the same product under its SKU and its barcode
             raise errors.InvalidValue(field="counted", value=sku)
         seen.add(product.id)
-        balance = session.get(StockBalance, (store.id, product.id), populate_existing=True)
-        expected = balance.on_hand if balance else 0
+        if not product.serialised and value is None:  # serials scanned for a SKU without serials
+            raise errors.MissingValue(field="counted")
+        entries.append((product, sku, value))
+    now = at or utcnow()
+    since = now - LARGE_DIFFERENCE_PERIOD
+    count = StockCount(store_id=store.id, status=CountStatus.applied, reason=reason[:REASON_LENGTH],
+                       counted_by=actor.id, counted_at=now)
+    session.add(count)
+    session.flush()
+    lines = []
+    # Locks in product order, and for each product in the order of every other verb: serial units, then the
+    # balance row. Held to the end: a concurrent count of the same SKU waits and then sees this one.
+    for product, sku, value in sorted(entries, key=lambda entry: entry[0].id):
         findings, scanned, changed = None, None, 0
         if product.serialised:
             check = ledger.check_serial_count(session, location_id=store.id, sku=product.sku,
-                                              serials=scans.get(sku), counted=value)
+                                              serials=scans.get(sku), counted=value, lock=True)
             scanned, value = check.scanned, len(check.scanned)
             findings = {"missing": check.missing, "found": check.found}
             changed = max(len(check.missing), len(check.found))
-        elif value is None:  # serials scanned for a SKU without serials: count its units instead
-            raise errors.MissingValue(field="counted")
+        expected = _lock_balance(session, store, product)
+        waiting = _waiting(session, store.id, product.id)
+        if waiting is not None:
+            raise errors.CountPending(sku=product.sku, count=waiting)
+        difference = max(abs(value - expected), changed)
+        large = difference > 0 and _is_large(difference + _unapproved_units(session, store.id, product, since),
+                                             product)
         line = StockCountLine(count_id=count.id, product_id=product.id, expected=expected, counted=value,
-                              large=_is_large(max(abs(value - expected), changed), product), serials=findings)
+                              large=large, serials=findings)
         session.add(line)
         lines.append((line, product, scanned))
     if any(line.large for line, _, _ in lines) and not access.may_approve_counts(actor, store.id):
@@ -122,29 +188,27 @@ def decide_count(session: Session, actor: User, *, store_id: int, count_id: int,
 
 
 def _apply_held_count(session: Session, count: StockCount, *, store_id: int, actor_id: int, at) -> None:
-    """Sales since the count are kept: the counted difference is applied to the stock of now."""
+    """Sales since the count are kept: the counted difference is applied to the stock of now, once, as a
+    delta under the balance row's lock (a sale committed while the manager approves waits, then lands)."""
+    store = session.get(Location, store_id)
     for line, product in session.execute(
         select(StockCountLine, Product).join(Product, Product.id == StockCountLine.product_id)
-        .where(StockCountLine.count_id == count.id)
+        .where(StockCountLine.count_id == count.id).order_by(Product.id)
     ).all():
         reason = f"count {count.id} approved: {count.reason}"[:REASON_LENGTH]
         if product.serialised and line.serials is not None:
             # The count's findings applied to the units of now: those missing then and still here
             # leave, those found come back; units sold or received since the count are kept as they are.
+            # The units here are read under their row locks (serials, then the balance in adjust_count).
             missing, found = set(line.serials["missing"]), line.serials["found"]
-            here = serials_at(session, location=session.get(Location, store_id), product=product,
-                              states=[SerialState.in_stock])
+            here = serials_at(session, location=store, product=product, states=[SerialState.in_stock], lock=True)
             held = set(here)
             shelf = [s for s in here if s not in missing] + [s for s in found if s not in held]
             ledger.adjust_count(session, location_id=store_id, sku=product.sku, serials=shelf,
                                 reason=reason, actor_id=actor_id, at=at)
             continue
-        if line.counted == line.expected:
-            continue
-        balance = session.get(StockBalance, (store_id, product.id), populate_existing=True)
-        now = (balance.on_hand if balance else 0) + line.counted - line.expected
-        ledger.adjust_count(session, location_id=store_id, sku=product.sku, counted=max(now, 0),
-                            reason=reason, actor_id=actor_id, at=at)
+        apply_count_difference(session, location_id=store_id, sku=product.sku,
+                               difference=line.counted - line.expected, reason=reason, actor_id=actor_id, at=at)
 
 
 @query

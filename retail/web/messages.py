@@ -129,3 +129,8 @@ def message(code: str, params: dict | None = None) -> str:
 def describe(error) -> str:
     """A domain error or an import row error, as a sentence in the reader's language."""
     return message(getattr(error, "code", "domain_error"), getattr(error, "params", None))
+
+
+# Stock counts (issue 10): a SKU waiting for a manager is not counted again before the decision.
+MESSAGES["count_pending"] = N_("Count %(count)s of %(sku)s is waiting for a manager's decision: %(sku)s cannot be "
+                               "counted again until the manager approves or rejects it. Nothing was changed.")

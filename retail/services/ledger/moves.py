@@ -154,14 +154,46 @@ def _serial_count(session: Session, location: Location, product: Product, serial
 
 
 def check_serial_count(session: Session, *, location_id: int, sku: str, serials: Sequence[str] | None,
-                       counted: int | None = None) -> SerialCount:
+                       counted: int | None = None, lock: bool = False) -> SerialCount:
     """Compare a count by serial with the register without changing anything: the same checks as
-    `adjust_count` (a count held for approval is refused at once, not when the manager decides)."""
+    `adjust_count` (a count held for approval is refused at once, not when the manager decides).
+    `lock` takes the row locks of the units in stock here (to the end of the transaction), in the order
+    every verb takes them: serial units before the balance row."""
     location = location_by_id(session, location_id)
     product = product_by_sku(session, sku)
     if not product.serialised:
         return SerialCount(scanned=[], missing=[], found=[])
-    return _serial_count(session, location, product, serials, counted, lock=False)
+    return _serial_count(session, location, product, serials, counted, lock=lock)
+
+
+def apply_count_difference(
+    session: Session, *, location_id: int, sku: str, difference: int, reason: str, actor_id: int | None = None,
+    at: datetime | None = None,
+) -> list[Movement]:
+    """Apply a counted difference (`counted - expected` of a count held for approval) to the stock of now,
+    once, as one `count_adjustment` movement (none if it is 0). Products without serials.
+
+    A delta, never an absolute value: the balance row is read under its lock and changed through the
+    ledger's conditional update (`on_hand + delta >= 0`), so a sale or a receipt committed since the count,
+    or while it is approved, is kept. Units missing beyond what is on hand now (sold since the count) take
+    the stock to zero, not below."""
+    location = location_by_id(session, location_id)
+    product = product_by_sku(session, sku)
+    if product.serialised:
+        raise errors.SerialsRequired(sku=product.sku, quantity=abs(difference), given=0)
+    if isinstance(difference, bool) or not isinstance(difference, int):
+        raise errors.InvalidQuantity(quantity=difference)
+    balance = session.get(StockBalance, (location.id, product.id), with_for_update=True, populate_existing=True)
+    on_hand = balance.on_hand if balance else 0
+    delta = max(difference, -on_hand)
+    if not delta:
+        return []
+    movement = post_movement(session, location=location, product=product, kind=MovementKind.count_adjustment,
+                             quantity=delta, actor_id=actor_id, note=reason[:240], at=at)
+    audit.record(session, actor_id=actor_id, action="stock.count_adjusted", entity="stock_balance",
+                 entity_id=f"{location.code}/{product.sku}",
+                 detail={"counted": on_hand + delta, "delta": delta, "difference": difference, "reason": reason})
+    return [movement]
 
 
 def adjust_count(
