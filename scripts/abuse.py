@@ -73,9 +73,12 @@ class Store:
             raise SystemExit(f"abuse: the store home answered {home.status_code}")
         return {sku: (int(a), int(b), int(c)) for sku, a, b, c in STOCK_ROW.findall(home.text)}
 
-    def post(self, path: str, data: dict, files=None, token_from: str = "sale", **kw) -> requests.Response:
+    def post(self, path: str, data: dict, files=None, token_from: str = "sale") -> Callable[[], requests.Response]:
+        """The attack request, built (token fetched, body encoded) now and sent when called: only the
+        server's answer is timed."""
         data = {"csrf_token": self.token(token_from), "idempotency_key": uuid.uuid4().hex, **data}
-        return self.http.post(self.url(path), data=data, files=files, allow_redirects=False, timeout=60, **kw)
+        prepared = self.http.prepare_request(requests.Request("POST", self.url(path), data=data, files=files))
+        return lambda: self.http.send(prepared, allow_redirects=False, timeout=60)
 
     def skus(self) -> tuple[str | None, str | None]:
         """A SKU without serials and one with, both on hand here (from the count page's boxes)."""
@@ -133,11 +136,10 @@ def xlsx_bomb() -> bytes:
 def attacks(store: Store) -> list[tuple[str, Callable[[], Outcome]]]:
     plain, serialised = store.skus()
     sku = plain or serialised or "UNKNOWN-SKU"
-    sales = re.findall(r"<li>#(\d+) (\S+) × (\d+)", store.page("return"))
     deliveries = re.findall(r"/deliveries/(\d+)\"", store.page("deliveries"))
 
     def pos(*rows: bytes) -> Callable[[], requests.Response]:
-        return lambda: store.post("pos/preview", {}, files=csv_file(*rows), token_from="pos/")
+        return store.post("pos/preview", {}, files=csv_file(*rows), token_from="pos/")
 
     def no_offsite(response: requests.Response) -> str:
         target = response.headers.get("Location", "")
@@ -150,7 +152,7 @@ def attacks(store: Store) -> list[tuple[str, Callable[[], Outcome]]]:
         for _ in range(4):  # one unit short, again and again: a manager must be needed before 3 are gone
             now = store.stock()[plain][0]
             r = store.post("count", {f"counted-{plain}": str(max(now - 1, 0)), "reason": "abuse: split"},
-                           token_from="count")
+                           token_from="count")()
             statuses.append(r.status_code)
         gone = before - store.stock()[plain][0]
         seconds = (time.perf_counter() - started) / 4
@@ -188,17 +190,25 @@ def attacks(store: Store) -> list[tuple[str, Callable[[], Outcome]]]:
             return Outcome("-", 0.0, True, "skipped: no SKU without serials on hand")
         receipt = f"AB-{uuid.uuid4().hex[:8]}".encode()
         row = b"2026-11-20 10:00," + plain.encode() + b",1,,,sale," + receipt + b"\n"
-        first = store.post("pos/preview", {}, files=csv_file(row), token_from="pos/")
+        first = store.post("pos/preview", {}, files=csv_file(row), token_from="pos/")()
         digest = re.search(r'name="(?:file_sha256|digest|content)" value="([^"]+)"', first.text)
         confirm_fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', first.text))
         confirm_fields.pop("csrf_token", None)
         if first.status_code != 200 or not digest:
             return Outcome(first.status_code, 0.0, True, "skipped: the first file did not preview")
-        store.post("pos/confirm", confirm_fields, token_from="pos/")
+        store.post("pos/confirm", confirm_fields, token_from="pos/")()
         changed = csv_file(row + b"\n")  # one more byte: the same row
-        return refused(store, lambda: store.post("pos/preview", {}, files=changed, token_from="pos/"),
+        return refused(store, store.post("pos/preview", {}, files=changed, token_from="pos/"),
                        expect=range(200, 500), check=lambda r: "" if r.status_code >= 400 or "already" in r.text.lower()
                        or "已" in r.text else "the row would be imported again")
+
+    def return_quantity(quantity: str) -> Callable[[], Outcome]:
+        def run() -> Outcome:
+            sales = re.findall(r"<li>#(\d+) (\S+) × (\d+)", store.page("return"))
+            if not sales:
+                return Outcome("-", 0.0, True, "skipped: no sale to return")
+            return refused(store, store.post("return", {"sale": sales[0][0], "quantity": quantity}))
+        return run
 
     def logout_revokes() -> Outcome:
         other = requests.Session()
@@ -227,32 +237,31 @@ def attacks(store: Store) -> list[tuple[str, Callable[[], Outcome]]]:
         ok = 429 in statuses
         return Outcome(statuses[-1], seconds, ok, "" if ok else f"{len(statuses)} guesses, none throttled")
 
+    bomb = xlsx_bomb()
     headers = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
     big = "9" * 25
     listed = [
         ("1 pos quantity 1e1000000", lambda: refused(store, pos(b"2026-11-20," + sku.encode() + b",1e1000000,,199,sale,X\n"))),
         ("1 pos quantity Infinity", lambda: refused(store, pos(b"2026-11-20," + sku.encode() + b",Infinity,,199,sale,X\n"))),
-        ("2 xlsx declaring A1:XFD1048576", lambda: refused(store, lambda: store.post(
-            "pos/preview", {}, files={"file": ("bomb.xlsx", xlsx_bomb(), "application/octet-stream")}, token_from="pos/"))),
-        ("3 sale with 20,000 serials", lambda: refused(store, lambda: store.post(
+        ("2 xlsx declaring A1:XFD1048576", lambda: refused(store, store.post(
+            "pos/preview", {}, files={"file": ("bomb.xlsx", bomb, "application/octet-stream")}, token_from="pos/"))),
+        ("3 sale with 20,000 serials", lambda: refused(store, store.post(
             "sale", {"sku": sku, "serials": "\n".join(f"AB{i:07d}" for i in range(20_000))}), expect=range(400, 500))),
-        ("3 sale with a 7.6 MB serials field", lambda: refused(store, lambda: store.post(
+        ("3 sale with a 7.6 MB serials field", lambda: refused(store, store.post(
             "sale", {"sku": sku, "serials": "AB1234567\n" * 760_000}), expect=range(400, 500))),
-        ("4 count one short, repeated", count_split),
-        ("5 receive 10^12 units", (lambda: refused(store, lambda: store.post(
+        ("5 receive 10^12 units", (lambda: refused(store, store.post(
             f"deliveries/{deliveries[0]}", {"received-" + sku: "1000000000000"}, token_from=f"deliveries/{deliveries[0]}")))
          if deliveries else (lambda: Outcome("-", 0.0, True, "skipped: no open delivery"))),
-        ("5 return quantity 0", (lambda: refused(store, lambda: store.post("return", {"sale": sales[0][0], "quantity": "0"})))
-         if sales else (lambda: Outcome("-", 0.0, True, "skipped: no sale to return"))),
-        ("5 return quantity -1", (lambda: refused(store, lambda: store.post("return", {"sale": sales[0][0], "quantity": "-1"})))
-         if sales else (lambda: Outcome("-", 0.0, True, "skipped: no sale to return"))),
-        ("5 missed sale of 10^12", lambda: refused(store, lambda: store.post("missed", {"sku": sku, "quantity": "1000000000000"}))),
+        ("5 missed sale of 10^12", lambda: refused(store, store.post("missed", {"sku": sku, "quantity": "1000000000000"}))),
         ("6 pos sale at 0.00", lambda: refused(store, pos(b"2026-11-20 10:00," + sku.encode() + b",1,,0.00,sale,Z1\n"))),
         ("6 pos return against another store's sale", lambda: refused(store, pos(
             b"2026-11-20 10:00," + sku.encode() + b",1,,199,return,SALE-1\n"))),
         ("6 pos file re-imported with one byte more", reimport_one_byte),
         ("7 sale form posted twice", double_sale(concurrent=False)),
         ("7 sale form posted twice at once", double_sale(concurrent=True)),
+        ("4 count one short, repeated", count_split),
+        ("5 return quantity 0", return_quantity("0")),
+        ("5 return quantity -1", return_quantity("-1")),
         ("8 sign-in next=/\\t/evil.example", lambda: refused(store, lambda: store.http.post(
             f"{store.base}/login?next=%2F%09%2Fevil.example", data={
                 "email": store.email, "password": store.password,
@@ -267,19 +276,19 @@ def attacks(store: Store) -> list[tuple[str, Callable[[], Outcome]]]:
         ("11 security headers", lambda: refused(store, lambda: store.http.get(store.url("sale"), timeout=30),
                                                 expect=range(200, 300), check=lambda r: ", ".join(
                                                     h for h in headers if h not in r.headers) and "missing headers")),
-        ("12 sale quantity 10^19", lambda: refused(store, lambda: store.post("sale", {"sku": sku, "quantity": "10000000000000000000"}))),
+        ("12 sale quantity 10^19", lambda: refused(store, store.post("sale", {"sku": sku, "quantity": "10000000000000000000"}))),
         ("12 count id 10^20 in the URL", lambda: refused(store, lambda: store.http.get(
             store.url("count/99999999999999999999"), timeout=30), expect=(404,))),
-        ("12 count quantity 10^25", lambda: refused(store, lambda: store.post(
+        ("12 count quantity 10^25", lambda: refused(store, store.post(
             "count", {f"counted-{sku}": big, "reason": "abuse"}, token_from="count"))),
-        ("12 demo quantity 10^25", lambda: refused(store, lambda: store.post("demo", {"sku": sku, "quantity": big, "direction": "out"}))),
+        ("12 demo quantity 10^25", lambda: refused(store, store.post("demo", {"sku": sku, "quantity": big, "direction": "out"}))),
         ("12 pos receipt of 100 characters", lambda: refused(store, pos(
             b"2026-11-20 10:00," + sku.encode() + b",1,,199,sale," + b"R" * 100 + b"\n"))),
-        ("13 serial of no unit here", lambda: refused(store, lambda: store.post("sale", {"serials": "ZZ-NOT-A-UNIT-HERE"}))),
+        ("13 serial of no unit here", lambda: refused(store, store.post("sale", {"serials": "ZZ-NOT-A-UNIT-HERE"}))),
         ("13 readyz says nothing to the public", lambda: refused(store, lambda: requests.get(f"{store.base}/readyz", timeout=30),
                                                                 expect=range(200, 600), check=lambda r: "tells " + r.text[:60]
                                                                 if re.search(r"Error|Exception|Traceback", r.text) else "")),
-        ("14 413 page in the site's language", lambda: refused(store, lambda: store.post(
+        ("14 413 page in the site's language", lambda: refused(store, store.post(
             "pos/preview", {}, files={"file": ("big.csv", b"x" * (40 * 1024 * 1024), "text/csv")}, token_from="pos/"),
             expect=(413,), check=lambda r: "bare Werkzeug page" if "Request Entity Too Large" in r.text else "")),
         ("10 copied cookie after logout", logout_revokes),
