@@ -1,5 +1,9 @@
 """Rolling-origin backtest: `python -m forecasting.backtest --data DIR [--folds 4] [--horizon 13]`.
 
+`--wide FILE` scores a wide CSV instead (one row per series, one column per period, e.g. the
+carparts set), read as one store's weekly series with no product attributes; 2 folds by
+default (`forecasting.wide`).
+
 DIR holds sales, products and stores as Parquet or CSV (the demo export). For each fold the
 origin moves back by one horizon; every method sees only the weeks before it. The evaluated
 series of a fold are the store x SKU pairs ranged (with a row) in its test weeks, and each
@@ -209,8 +213,10 @@ def plot(examples, path: Path, n: int = 4) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="directory with sales, products, stores (.parquet or .csv)")
-    parser.add_argument("--folds", type=int, default=4)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="directory with sales, products, stores (.parquet or .csv)")
+    source.add_argument("--wide", help="wide CSV: series name, then one column per period (read as weeks of one store)")
+    parser.add_argument("--folds", type=int, default=None, help="rolling origins (default 4; 2 with --wide)")
     parser.add_argument("--horizon", type=int, default=13)
     parser.add_argument("--quantiles", default="0.5,0.8,0.95")
     parser.add_argument("--out", default="out/backtest", help="directory for backtest.csv and backtest.png")
@@ -221,6 +227,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-baselines", action="store_true", help="score ours only (to compare methods)")
     args = parser.parse_args(argv)
     quantiles = tuple(float(q) for q in args.quantiles.split(","))
+    if args.wide:
+        return _main_wide(args, quantiles)
+    args.folds = 4 if args.folds is None else args.folds
     sales, products, stores = load_world(args.data)
     table, by_class, examples = run(sales, products, stores, folds=args.folds, horizon=args.horizon,
                           quantiles=quantiles, progress=not args.json,
@@ -242,6 +251,38 @@ def main(argv=None) -> int:
                 print(part.drop(columns="level").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(f"\nwrote {out / 'backtest.csv'}, {out / 'backtest_classes.csv'} and {out / 'backtest.png'}",
               file=sys.stderr)
+    return 0
+
+
+def _main_wide(args, quantiles) -> int:
+    """`--wide FILE`: one store's series, levels store_sku and total (forecasting.wide)."""
+    from forecasting import wide
+
+    sales, dropped = wide.read_wide(args.wide)
+    holidays = calendar.load_holidays(args.holidays) if args.holidays else wide.no_holidays()
+    table, by_class, examples, choices = wide.run_wide(
+        sales, folds=2 if args.folds is None else args.folds, horizon=args.horizon, quantiles=quantiles,
+        baseline_names=() if args.no_baselines else None,
+        options={"method": args.method} if args.method else None, holidays=holidays, progress=not args.json)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "backtest.csv", index=False)
+    by_class.to_csv(out / "backtest_classes.csv", index=False)
+    if examples is not None:
+        plot(examples, out / "backtest.png")
+    for origin, choice in choices.items():
+        if choice:
+            print(f"model choice at {origin}: {choice}", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(_json_rows(table, quantiles), indent=1))
+        return 0
+    print(f"{args.wide}: {sales['sku'].nunique()} complete series of {sales['week'].nunique()} periods"
+          f" ({len(dropped)} with missing periods left out)")
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 3):
+        for level, part in table.groupby("level", sort=False):
+            print(f"\n== {level} ==")
+            print(part.drop(columns="level").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"\nwrote {out / 'backtest.csv'}, {out / 'backtest_classes.csv'} and {out / 'backtest.png'}", file=sys.stderr)
     return 0
 
 
