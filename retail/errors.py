@@ -165,6 +165,27 @@ class InvalidDate(DomainError):
     message = "{value} is not a valid date for {field} (years 2000 to 2100)."
 
 
+# Receiving (services/deliveries.receive): bounded by what was shipped; serialised lines by their scans.
+class NotOnShipment(DomainError):
+    code = "not_on_shipment"
+    message = "{sku} is not on delivery {reference}."
+
+
+class SerialNotShipped(DomainError):
+    code = "serial_not_shipped"
+    message = "Serial number {serial} was not shipped as {sku} on delivery {reference}."
+
+
+class ScanArrivedSerials(DomainError):
+    code = "scan_arrived_serials"
+    message = "{sku} has serial numbers: scan each unit that arrived ({counted} counted, {scanned} scanned)."
+
+
+class SurplusDecided(DomainError):
+    code = "surplus_decided"
+    message = "No surplus of {sku} on delivery {reference} waits for a decision."
+
+
 # One-time keys of the requests that write (retail/models/idempotency.py, recorded by verbs.transaction).
 class AlreadyRecorded(Exception):  # noqa: N818 - not a refusal: the request acted before
     """The request's key was recorded by an earlier request with the same content: that one acted, this one
@@ -183,3 +204,16 @@ class CountPending(DomainError):
     code = "count_pending"
     message = ("{sku} already has a stock count waiting for a manager (count {count}): it cannot be counted again "
                "until that count is decided.")
+
+
+# A sale's price against the list price (services/sales.sell: PRICE_FLOOR, PRICE_CEILING).
+class PriceOutOfBand(DomainError):
+    code = "price_out_of_band"
+    message = ("{sku} at {price} {currency} is refused: the list price is {list_price} {currency}, "
+               "a sale may be between {minimum} and {maximum} {currency}.")
+
+
+# A POS file's confirmation names a staged file (services/pos_import: staged between preview and confirmation).
+class StagedFileMissing(DomainError):
+    code = "pos_file_not_staged"
+    message = "The previewed file is no longer waiting for confirmation (older than {hours} hours): upload it again."

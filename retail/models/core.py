@@ -210,10 +210,18 @@ class Shipment(SQLModel, table=True):
 
 
 class ShipmentLine(SQLModel, table=True):
+    """One SKU of a shipment. On receipt: `received_quantity` (never above `quantity`) went into stock;
+    `surplus` units counted beyond `quantity` are held, not stock, until decided (`surplus_status`: held,
+    accepted, refused; 'posted' for over-receipts made before revision 0008); `received_serials` are the
+    serials scanned on arrival (the shipped ones not among them stay in transit, missing)."""
+
     __tablename__ = "shipment_line"
     __table_args__ = (
         UniqueConstraint("shipment_id", "product_id"),
         CheckConstraint("quantity > 0", name="shipped_positive"),
+        CheckConstraint("received_quantity IS NULL OR (received_quantity >= 0 AND received_quantity <= quantity)",
+                        name="received_within_shipped"),
+        CheckConstraint("surplus >= 0", name="surplus_not_negative"),
     )
     id: int | None = Field(default=None, primary_key=True)
     shipment_id: int = Field(foreign_key="shipment.id", index=True)
@@ -221,6 +229,9 @@ class ShipmentLine(SQLModel, table=True):
     quantity: int
     received_quantity: int | None = None
     serials: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    surplus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    surplus_status: str | None = Field(default=None, max_length=12)
+    received_serials: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class User(SQLModel, table=True):

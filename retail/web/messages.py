@@ -59,10 +59,22 @@ MESSAGES = {
     "invalid_date": N_("%(value)s is not a date between the years 2000 and 2100 (for example 2026-11-20 14:05)."),
     "too_many_columns": N_("A file may have at most %(max)s columns."),
     "file_too_large": N_("The file is too large: at most %(max)s MB unpacked. Split it."),
+    # Receiving a delivery (services/deliveries.receive, decide_surplus)
+    "not_on_shipment": N_("%(sku)s is not on delivery %(reference)s."),
+    "serial_not_shipped": N_("Serial number %(serial)s was not shipped as %(sku)s on this delivery: set the unit "
+                             "aside and tell your manager. Nothing was received."),
+    "scan_arrived_serials": N_("%(sku)s has serial numbers: scan the serial number of each unit that arrived "
+                               "(%(counted)s counted, %(scanned)s scanned). Enter 0 if none arrived."),
+    "surplus_decided": N_("No surplus of %(sku)s on delivery %(reference)s waits for a decision."),
     # One-time keys of the forms that write (web/idempotency.py)
     "already_recorded": N_("Already recorded: this form had been sent before, and it was recorded once."),
     "request_key_reused": N_("This form was already sent with other values: nothing was changed. Check the page "
                              "and fill in the form again."),
+    # Sale prices (services/sales.py PRICE_FLOOR, PRICE_CEILING) and staged POS files (services/pos_import.py)
+    "price_out_of_band": N_("%(sku)s at %(price)s %(currency)s is refused: the list price is %(list_price)s "
+                           "%(currency)s, and a sale may be between %(minimum)s and %(maximum)s %(currency)s."),
+    "pos_file_not_staged": N_("The previewed file is no longer waiting for confirmation (it is kept %(hours)s "
+                              "hours): upload it again."),
 }
 
 # Field names, as the forms label them.
@@ -89,6 +101,7 @@ FIELDS = {
     "file": N_("the file to import"),
     "receipt": N_("receipt number"),
     "note": N_("note"),
+    "decision": N_("decision"),
     "Order": N_("Order"),
     "Suggested order": N_("Suggested order"),
     "Shipment": N_("Delivery"),

@@ -2,22 +2,42 @@
 demo units in and out, transfer requests."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from retail.models import AuditLog, Shipment, ShipmentLine, StockBalance, StockCount, TransferRequest
-from tests.web.factories import post, sign_in
+from retail.models import (
+    AuditLog,
+    SerialUnit,
+    Shipment,
+    ShipmentLine,
+    StockBalance,
+    StockCount,
+    TransferRequest,
+)
+from tests.web.factories import csrf_token, post, sign_in
 
 
 def balance(session, world, store, product) -> StockBalance:
     return session.get(StockBalance, (world[store].id, world[product].id), populate_existing=True)
 
 
+def serials_in_stock(session, world, store, product) -> int:
+    return session.execute(select(func.count()).select_from(SerialUnit).where(
+        SerialUnit.location_id == world[store].id, SerialUnit.product_id == world[product].id,
+        SerialUnit.state == "in_stock").execution_options(populate_existing=True)).scalar_one()
+
+
+def assert_serial_ledger(session, world) -> None:
+    """On hand of a serialised SKU equals its serial units in stock, at every location of the world."""
+    for store in ("a", "b", "dc"):
+        assert balance(session, world, store, "glasses").on_hand == serials_in_stock(session, world, store, "glasses")
+
+
 def test_receive_a_delivery_with_one_short_line(client, world, session):
     sign_in(client, "staff@a.example.com")
     a, shipment = world["a"].id, world["delivery_a"]
     page = client.get(f"/stores/{a}/deliveries/{shipment.id}").get_data(as_text=True)
-    assert 'name="received-RK-CASE" value="4"' in page
-    response = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-MAX2-BLK": "2",
+    assert 'name="received-RK-CASE" value="4"' in page and 'name="serials-RK-MAX2-BLK"' in page
+    response = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"serials-RK-MAX2-BLK": "SN-D2\nSN-D1",
                                                                       "received-RK-CASE": "3"})
     assert response.status_code == 302
     assert "发货 4，实收 3，差异已记录" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -29,6 +49,7 @@ def test_receive_a_delivery_with_one_short_line(client, world, session):
     assert balance(session, world, "a", "glasses").on_hand == 5
     audit = session.execute(select(AuditLog).where(AuditLog.action == "shipment.discrepancy")).scalar_one()
     assert audit.detail == {"RK-CASE": {"shipped": 4, "received": 3}}
+    assert_serial_ledger(session, world)
     again = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-CASE": "4"})
     assert again.status_code == 422 and "已签收过" in again.get_data(as_text=True)
 
@@ -39,6 +60,66 @@ def test_a_bad_received_quantity_keeps_the_form(client, world, session):
     response = post(client, f"/stores/{a}/deliveries/{shipment.id}", {"received-RK-CASE": "three"})
     assert response.status_code == 422 and 'value="three"' in response.get_data(as_text=True)
     assert session.get(Shipment, shipment.id, populate_existing=True).status == "in_transit"
+
+
+def test_receiving_a_trillion_units_is_refused_and_changes_nothing(client, world, session):
+    """Issue 10 item 5: `received-<SKU>=1000000000000` on a delivery of one serialised unit was accepted."""
+    sign_in(client, "staff@b.example.com")
+    b, shipment = world["b"].id, world["delivery_b"]
+    for value in ("1000000000000", "100001", "2"):
+        response = post(client, f"/stores/{b}/deliveries/{shipment.id}", {"received-RK-MAX2-BLK": value,
+                                                                          "serials-RK-MAX2-BLK": "SN-D3"})
+        assert response.status_code == 422, value
+        assert f'value="{value}"' in response.get_data(as_text=True)
+    assert session.get(Shipment, shipment.id, populate_existing=True).status == "in_transit"
+    assert (balance(session, world, "b", "glasses").on_hand, balance(session, world, "b", "glasses").in_transit) == (2, 1)
+    assert_serial_ledger(session, world)
+
+
+def test_a_serialised_line_needs_the_scans_of_what_arrived(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a, shipment = world["a"].id, world["delivery_a"]
+    path = f"/stores/{a}/deliveries/{shipment.id}"
+    unscanned = post(client, path, {"received-RK-MAX2-BLK": "2"})  # a count alone does not say which arrived
+    assert unscanned.status_code == 422 and "扫描" in unscanned.get_data(as_text=True)
+    foreign = post(client, path, {"serials-RK-MAX2-BLK": "SN-D1 SN-A1"})  # SN-A1 was not on this delivery
+    assert foreign.status_code == 422 and "SN-A1" in foreign.get_data(as_text=True)
+    assert session.get(Shipment, shipment.id, populate_existing=True).status == "in_transit"
+    response = post(client, path, {"serials-RK-MAX2-BLK": "SN-D2"})
+    assert response.status_code == 302
+    assert session.get(SerialUnit, "SN-D2", populate_existing=True).state == "in_stock"
+    assert session.get(SerialUnit, "SN-D1", populate_existing=True).state == "in_transit"  # missing
+    assert balance(session, world, "a", "glasses").on_hand == 4
+    assert_serial_ledger(session, world)
+    page = client.get(path).get_data(as_text=True)
+    assert "SN-D1" in page  # the received delivery names the missing unit
+
+
+def test_a_surplus_is_held_until_the_manager_accepts_it(client, world, session):
+    sign_in(client, "staff@a.example.com")
+    a, shipment = world["a"].id, world["delivery_a"]
+    path = f"/stores/{a}/deliveries/{shipment.id}"
+    response = post(client, path, {"serials-RK-MAX2-BLK": "SN-D1,SN-D2", "received-RK-CASE": "10"})
+    assert response.status_code == 302
+    assert "不计入库存" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert balance(session, world, "a", "case").on_hand == 5 + 4  # the 6 extra are held, not stock
+    line = session.execute(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id,
+                                                      ShipmentLine.product_id == world["case"].id)
+                           .execution_options(populate_existing=True)).scalar_one()
+    assert (line.received_quantity, line.surplus, line.surplus_status) == (4, 6, "held")
+    assert "RK-CASE" in client.get(f"/stores/{a}/deliveries").get_data(as_text=True)
+    refused = post(client, f"{path}/surplus", {"sku": "RK-CASE", "decision": "accept"})  # staff may not
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/password")})
+    sign_in(client, "manager@a.example.com")
+    assert "RK-CASE" in client.get(path).get_data(as_text=True)
+    accepted = post(client, f"{path}/surplus", {"sku": "RK-CASE", "decision": "accept"})
+    assert accepted.status_code == 302
+    assert balance(session, world, "a", "case").on_hand == 5 + 10
+    twice = post(client, f"{path}/surplus", {"sku": "RK-CASE", "decision": "accept"})
+    assert twice.status_code == 422
+    assert balance(session, world, "a", "case").on_hand == 5 + 10
+    assert_serial_ledger(session, world)
 
 
 def test_small_count_difference_is_applied_at_once(client, world, session):
