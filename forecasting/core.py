@@ -13,6 +13,10 @@ from forecasting.panel import Panel, build_panel
 # Chosen by rolling-origin backtest on the demo world (see docs/forecasting.md).
 DEFAULT_METHOD = "lifecycle"
 CHECK_ORIGINS = 2  # past origins used to measure the forecast error that sets the spread
+# A check origin needs this many weeks of history before it. Short histories (a monthly set read
+# as weeks, issue 11) otherwise get no measured spread at all; the demo world's checks start
+# 78+ weeks in, so this does not touch it.
+MIN_CHECK_WEEKS = 12
 
 
 def forecast(
@@ -142,7 +146,7 @@ class _Model:
         store_rows, store_fit, sku_act, sku_fit = [], [], [], []
         for k in range(1, CHECK_ORIGINS + 1):
             end = panel.n_weeks - k * horizon
-            if end < 26:
+            if end < MIN_CHECK_WEEKS:
                 break
             rows = panel.rows_between(end, end + horizon)
             pair_store, pair_sku = panel.store[rows], panel.sku[rows]

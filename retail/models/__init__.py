@@ -3,6 +3,7 @@ every table on SQLModel.metadata (what the migrations compare against); an area'
 imported here."""
 from retail.models.core import *  # noqa: F403
 from retail.models.core import utcnow  # noqa: F401
+from retail.models.idempotency import *  # noqa: F403
 from retail.models.imports import *  # noqa: F403
 from retail.models.replenishment import *  # noqa: F403
 from retail.models.storeops import *  # noqa: F403

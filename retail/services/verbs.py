@@ -24,10 +24,12 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from retail import errors
-from retail.models import User
+from retail.models import REQUEST_KEY, IdempotencyKey, RequestKey, User, utcnow
 from retail.services import access
 
 # The scopes a verb may declare, and the argument that names the scope's object.
@@ -42,16 +44,40 @@ def transaction(session: Session) -> Iterator[Session]:
     inner ones (a verb called by a verb) join it and leave the decision to the outermost."""
     depth = session.info.get(_DEPTH, 0)
     session.info[_DEPTH] = depth + 1
+    request_key = session.info.pop(REQUEST_KEY, None) if depth == 0 else None
     try:
+        if request_key is not None:
+            _record_request_key(session, request_key)
         yield session
         if depth == 0:
             session.commit()
     except BaseException:
         if depth == 0:
             session.rollback()
+            if request_key is not None:  # nothing was recorded: a later verb of the request may use it
+                session.info[REQUEST_KEY] = request_key
         raise
     finally:
         session.info[_DEPTH] = depth
+
+
+def _record_request_key(session: Session, request_key: RequestKey) -> None:
+    """Record the request's one-time key (put on `session.info[REQUEST_KEY]` by the adapter) in the
+    transaction of its effect, first: a concurrent twin waits on the unique index until this one commits,
+    then finds the key taken and changes nothing. Taken with the same content: AlreadyRecorded; with
+    other content: RequestKeyReused."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    keys = IdempotencyKey.__table__
+    recorded = session.execute(insert(keys).values(
+        user_id=request_key.user_id, key=request_key.key, fingerprint=request_key.fingerprint, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(keys.c.id)).scalar_one_or_none()
+    if recorded is not None:
+        return
+    first = session.execute(select(IdempotencyKey.fingerprint).where(
+        IdempotencyKey.user_id == request_key.user_id, IdempotencyKey.key == request_key.key)).scalar_one_or_none()
+    if first == request_key.fingerprint:
+        raise errors.AlreadyRecorded()
+    raise errors.RequestKeyReused()
 
 
 def check_scope(actor: User | None, scope: str, store_id: int | None) -> None:

@@ -3,8 +3,16 @@ CSRF and rate limits are wired here; each area is a blueprint of thin views over
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from retail.config import Settings
+
+
+class BoundedInt(IntegerConverter):
+    regex = r"\d{1,10}"
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=2**31 - 1, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=False)
 
 
 def register(app: Flask, settings: Settings) -> None:
@@ -28,6 +36,8 @@ def register(app: Flask, settings: Settings) -> None:
     app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=settings.secure_cookies)
+    # Ids in URLs are 1 to 2,147,483,647 (an INTEGER column), at most 10 digits read: anything else is 404.
+    app.url_map.converters["int"] = BoundedInt
     CSRFProtect(app)
     access.init_app(app)
     errors.init_app(app)
