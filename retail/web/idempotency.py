@@ -15,7 +15,6 @@ import functools
 import hashlib
 import re
 import uuid
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, redirect, request
 from flask_login import current_user
@@ -26,7 +25,6 @@ from retail import errors
 from retail.models import REQUEST_KEY, IdempotencyKey, RequestKey
 from retail.request_db import db_session
 from retail.web.messages import message
-from retail.web.security import safe_path
 
 FIELD = "idempotency_key"
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -56,18 +54,17 @@ def fingerprint() -> str:
 
 
 def _form_page() -> str:
-    """Where the first success's answer leads back to: the page posted to when it can be shown, else the page
-    the form was on (same site only), else the start page."""
-    try:
-        current_app.url_map.bind_to_environ(request.environ).match(request.path, method="GET")
-        return request.path
-    except HTTPException:
-        pass
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host:
-        target = safe_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
-        if target:
-            return target
+    """Where the first success's answer leads back to: the page posted to when it can be shown (the sale
+    form), else the nearest page above it (`/stores/7/transfers/5` for `/stores/7/transfers/5/ship`), else
+    the start page."""
+    urls = current_app.url_map.bind_to_environ(request.environ)
+    path = request.path.rstrip("/") or "/"
+    while path != "/":
+        try:
+            urls.match(path, method="GET")
+            return path
+        except HTTPException:
+            path = path.rsplit("/", 1)[0] or "/"
     return "/"
 
 

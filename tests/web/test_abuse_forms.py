@@ -17,8 +17,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from retail.models import IdempotencyKey, MissedSale, Movement, StockBalance, StockCount
-from retail.services import sales
+from retail.models import AuditLog, IdempotencyKey, MissedSale, Movement, StockBalance, StockCount
+from retail.services import sales, transfers
 from retail.services import verbs as verbs_module
 from tests.web.factories import csrf_token, post, sign_in
 
@@ -188,6 +188,23 @@ def test_each_writing_form_posted_twice_acts_once(client, world, session):
     assert post(client, f"/stores/{world['a'].id}/return", {"sale": str(sale.id), "idempotency_key": key}
                 ).status_code == 303
     assert ledger(session) == after_first
+
+
+def test_a_post_only_action_sent_twice_leads_back_to_its_page(client, world, session):
+    """Cancelling a transfer request (`.../transfers/<id>/cancel` has no page of its own) twice: the second
+    answer leads to the request's page, like the first, and nothing more happens."""
+    t = transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002",
+                                   sku="RK-MAX2-BLK", quantity=1)
+    sign_in(client, "staff@a.example.com")
+    page, key = f"/stores/{world['a'].id}/transfers/{t.id}", uuid.uuid4().hex
+    first = post(client, f"{page}/cancel", {"idempotency_key": key})
+    assert first.status_code == 302 and first.headers["Location"].endswith(page)
+    audit = session.execute(select(func.count()).select_from(AuditLog)).scalar_one()
+    session.rollback()
+    again = post(client, f"{page}/cancel", {"idempotency_key": key})
+    assert again.status_code == 303 and again.headers["Location"].endswith(page)
+    assert "已记录" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert session.execute(select(func.count()).select_from(AuditLog)).scalar_one() == audit
 
 
 def _concurrent_twins(app, world, monkeypatch) -> list:
