@@ -67,12 +67,13 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     baselines = methods.methods(methods.BASELINE)
     if baseline_names is not None:
         baselines = {k: v for k, v in baselines.items() if k in baseline_names}
-    rows, class_rows, examples = [], [], None
+    rows, class_rows, examples, choices = [], [], None, {}
     for win in windows(sales, products, stores, folds=folds, horizon=horizon):
         fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
         hist, act, revenue = win.history, win.actual, win.revenue
         ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
                         progress=progress, start=weeks[origin], holidays=holidays, **(options or {}))
+        choices[str(weeks[origin].date())] = ours.attrs.get("choice")
         for level, keys in LEVELS.items():
             codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
             group = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
@@ -95,7 +96,9 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
             if level == "sku_network" and fold == 1:
                 examples = (labels, weeks, h, a, *scored[OURS], origin)
     table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
-    return table.drop(columns="fold").reset_index(), _by_class(class_rows), examples
+    table = table.drop(columns="fold").reset_index()
+    table.attrs["choices"] = choices  # per origin, the model choice ours recorded (print_choices)
+    return table, _by_class(class_rows), examples
 
 
 def _by_class(rows) -> pd.DataFrame:
@@ -242,6 +245,7 @@ def main(argv=None) -> int:
     by_class.to_csv(out / "backtest_classes.csv", index=False)
     if examples is not None:
         plot(examples, out / "backtest.png")
+    print_choices(table.attrs.get("choices", {}), sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(_json_rows(table, quantiles), indent=1))
     else:
@@ -252,6 +256,14 @@ def main(argv=None) -> int:
         print(f"\nwrote {out / 'backtest.csv'}, {out / 'backtest_classes.csv'} and {out / 'backtest.png'}",
               file=sys.stderr)
     return 0
+
+
+def print_choices(choices: dict, file) -> None:
+    """One line per origin: the model ours used (method="auto": the pick per demand class)."""
+    from forecasting.selection import summary
+
+    for origin, choice in choices.items():
+        print(f"model choice at {origin}: {summary(choice)}", file=file)
 
 
 def _main_wide(args, quantiles) -> int:
@@ -270,9 +282,7 @@ def _main_wide(args, quantiles) -> int:
     by_class.to_csv(out / "backtest_classes.csv", index=False)
     if examples is not None:
         plot(examples, out / "backtest.png")
-    for origin, choice in choices.items():
-        if choice:
-            print(f"model choice at {origin}: {choice}", file=sys.stderr if args.json else sys.stdout)
+    print_choices(choices, sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(_json_rows(table, quantiles), indent=1))
         return 0

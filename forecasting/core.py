@@ -102,6 +102,7 @@ def forecast(
     for j, col in enumerate(validation.quantile_columns(quantiles)):
         out[col] = qs[:, j].astype(np.int64)
     out.attrs["dispersion"] = dispersion.as_dict()
+    out.attrs["choice"] = model.choice or {"method": method}
     return out
 
 
@@ -117,6 +118,7 @@ class _Model:
         self.bar = bar
         self.launch, self.eol = _life_dates(panel, products)
         self.groups = _analogue_groups(panel.skus, products)
+        self.choice = None
 
     def sku_history(self, panel: Panel, size: np.ndarray) -> History:
         units, exposure = shares.sku_rates(panel, size)
@@ -128,7 +130,9 @@ class _Model:
 
     def rates(self, panel: Panel, size: np.ndarray, horizon: int) -> np.ndarray:
         """SKU rate per unit of store size in stock for the `horizon` weeks after `panel` (sku x week)."""
-        return self.method(self.sku_history(panel, size), horizon, holidays=self.holidays).to_numpy()
+        frame = self.method(self.sku_history(panel, size), horizon, holidays=self.holidays)
+        self.choice = frame.attrs.get("choice")  # method="auto": what it chose (forecasting.selection)
+        return frame.to_numpy()
 
     def means(self, end: int, horizon: int, pair_store: np.ndarray, pair_sku: np.ndarray):
         """Store x SKU mean demand for the `horizon` weeks from week index `end`."""

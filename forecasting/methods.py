@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasting import baselines, lifecycle, smoothing
+from forecasting import baselines, lifecycle, selection, smoothing
 from forecasting.history import History, holiday_factor
 
 MODEL = "model"
@@ -129,6 +129,13 @@ def _level(history: History, horizon: int, *, holidays: pd.DataFrame) -> pd.Data
     """Exponentially weighted deseasonalised rate, flat."""
     rate = lifecycle.level(history, horizon, holiday_factor(history, holidays, horizon))
     return history.forecast_frame(rate, horizon)
+
+
+@register("auto", MODEL)
+def _auto(history: History, horizon: int, *, holidays: pd.DataFrame) -> pd.DataFrame:
+    """Per demand class, the candidate (life cycle, level, TSB, SBA, moving average, blends) that
+    won a rolling-origin check on the history given; the choice in attrs["choice"]."""
+    return selection.auto(history, horizon, holidays)
 
 
 # Baselines: units only, the calendar is not used.

@@ -35,7 +35,7 @@ def available():
 
 
 def test_the_registry_holds_the_model_candidates_and_the_baselines():
-    assert set(methods.methods(methods.MODEL)) == {"lifecycle", "ets", "level"}
+    assert set(methods.methods(methods.MODEL)) == {"lifecycle", "ets", "level", "auto"}
     assert list(methods.methods(methods.BASELINE))[:6] == [
         "zero", "naive", "seasonal_naive", "moving_average", "croston_sba", "tsb"]
     assert {"sf_autoets", "sf_croston_optimized"} <= set(methods.METHODS)
@@ -102,7 +102,7 @@ def test_register_refuses_another_signature_and_get_names_the_choices():
     with pytest.raises(TypeError, match="must take"):
         methods.register("wrong", methods.BASELINE)(wrong)
     assert "wrong" not in methods.METHODS
-    with pytest.raises(ValueError, match=r"method must be one of \['ets', 'level', 'lifecycle'\]"):
+    with pytest.raises(ValueError, match=r"method must be one of \['auto', 'ets', 'level', 'lifecycle'\]"):
         methods.get("zero", methods.MODEL)
 
 
