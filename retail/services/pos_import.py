@@ -3,8 +3,14 @@
 Accepted: UTF-8 with or without BOM, GB18030/GBK (what spreadsheet programs in mainland China
 save as CSV), Big5 (Hong Kong and Taiwan; told from GB18030 by which reading finds the headers); XLSX. Chinese or English headers; dates as text or spreadsheet serials;
 full-width digits and stray spaces. A file lands whole or not at all: `preview` validates every
-row and dry-runs the sales against the ledger in a transaction it rolls back; `apply` does the
-same for real, in one transaction, and records the file's hash so the same file never lands twice.
+row and dry-runs the sales against the ledger in a savepoint it rolls back, then stages the file
+server-side (`PosStagedFile`, by store and hash, for `STAGED_FOR`); `confirm` applies the staged file
+(`apply`: the same checks for real, in one transaction). The same file never lands twice (its hash is
+recorded), and neither does a row: each row that lands records its fingerprint (`row_key`: type, SKU,
+time, quantity, serials, receipt), and a row of a later file with a fingerprint already recorded at the
+store (a re-export that differs by a byte, an overlapping day) is skipped and reported as already
+imported, while the file's new rows land. Refusing such a file whole would make staff cut rows out of
+the till's export by hand, the mistake that duplicates or loses sales.
 Every row goes through the verbs a person at the till uses: `sales.sell` and `returns.record_return`
 (a return names its sale by serial or by the receipt it was sold under at this store, and never
 returns more than the sale sold). No rule is added or skipped for a file.
@@ -27,12 +33,13 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from retail import errors, parsing
-from retail.models import Location, PosImport, User
+from retail.models import Location, PosImport, PosImportRow, PosStagedFile, User, utcnow
 from retail.services import products as catalogue
 from retail.services import returns, sales
 from retail.services.ledger.postings import location_by_id
@@ -61,6 +68,9 @@ HEADERS = {
 REQUIRED = ("date", "sku", "quantity")
 RETURN_WORDS = {"return", "refund", "退货", "退貨", "退款", "r"}
 SALE_WORDS = {"sale", "sell", "销售", "銷售", "s", ""}
+STAGED_FOR = timedelta(hours=24)  # a previewed file waits this long for its confirmation, then is deleted
+MAX_STAGED_PER_STORE = 20  # files staged at once by a store (the newest kept): at most 20 x MAX_FILE_BYTES
+KEY_BATCH = 500  # fingerprints looked up per query
 
 
 @dataclass(frozen=True)
@@ -89,13 +99,17 @@ class Preview:
     rows: list[PosRow]
     errors: list[RowError]
     file_sha256: str
-    already_imported: bool
+    already_imported: bool  # the whole file (its hash) was imported before
+    imported_before: list[int] = field(default_factory=list)  # row numbers already imported by an earlier file
+    staged: bool = False  # waiting server-side for `confirm` with the file's hash
 
 
 @dataclass(frozen=True)
 class Result:
     imported_rows: int
     already_imported: bool
+    skipped_rows: int = 0  # rows imported before by another file, not imported again
+    filename: str = ""
 
 
 class InvalidFile(errors.DomainError):
@@ -358,13 +372,47 @@ def _parse_row(session, number: int, values: dict, tz, now, products: dict) -> t
                   receipt), problems
 
 
-def _post(session: Session, store: Location, rows: list[PosRow], actor: User) -> list[RowError]:
+def row_key(row: PosRow) -> str:
+    """A till row's fingerprint: what makes it the same row in another file (its number and price do not)."""
+    parts = (row.kind, row.sku, row.sold_at.astimezone(UTC).isoformat(), row.receipt or "", str(row.quantity),
+             " ".join(sorted(row.serials)))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _imported_before(session: Session, store_id: int, rows: list[PosRow]) -> set[int]:
+    """The row numbers of rows whose fingerprint an earlier file recorded at this store."""
+    by_key: dict[str, list[int]] = {}
+    for row in rows:
+        by_key.setdefault(row_key(row), []).append(row.row_number)
+    keys, found = list(by_key), set()
+    for start in range(0, len(keys), KEY_BATCH):
+        found.update(session.execute(select(PosImportRow.row_key).where(
+            PosImportRow.store_id == store_id, PosImportRow.row_key.in_(keys[start:start + KEY_BATCH]))).scalars())
+    return {number for key in found for number in by_key[key]}
+
+
+class _ImportedMeanwhile(Exception):
+    """Another file, confirmed at the same moment, landed this row first."""
+
+
+def _post(session: Session, store: Location, rows: list[PosRow], actor: User,
+          import_id: int | None = None) -> tuple[list[RowError], int]:
     """Post every row through the verbs, each in a savepoint inside the file's transaction; the refusals,
-    by row. Returns name their sale by the serials or by the receipt (the sale's reference here)."""
-    problems = []
+    by row, and how many rows another file landed meanwhile. Returns name their sale by the serials or by
+    the receipt (the sale's reference here). With `import_id` (a real import), each row first records its
+    fingerprint: a row recorded meanwhile by a concurrent import (the unique index) is skipped."""
+    problems, skipped = [], 0
     for row in sorted(rows, key=lambda r: (r.sold_at, r.row_number)):
         try:
             with session.begin_nested():
+                if import_id is not None:
+                    try:
+                        with session.begin_nested():
+                            session.add(PosImportRow(store_id=store.id, row_key=row_key(row), import_id=import_id,
+                                                     row_number=row.row_number))
+                            session.flush()
+                    except IntegrityError:
+                        raise _ImportedMeanwhile() from None
                 if row.kind == "sale":
                     sales.sell(session, actor, store_id=store.id, sku=row.sku, quantity=row.quantity,
                                serials=row.serials, unit_price=row.unit_price, reference=row.receipt, at=row.sold_at)
@@ -375,10 +423,12 @@ def _post(session: Session, store: Location, rows: list[PosRow], actor: User) ->
                 else:
                     returns.record_return(session, actor, store_id=store.id, receipt=row.receipt, sku=row.sku,
                                           quantity=row.quantity, at=row.sold_at)
+        except _ImportedMeanwhile:
+            skipped += 1
         except errors.DomainError as refused:
             problems.append(RowError(row.row_number, None, refused.code, refused.params,
                                      f"Row {row.row_number}: {refused}"))
-    return problems
+    return problems, skipped
 
 
 def _load(session: Session, store_id: int, filename: str, content: bytes):
@@ -400,39 +450,92 @@ def _already(session: Session, store_id: int, digest: str) -> bool:
         PosImport.store_id == store_id, PosImport.file_sha256 == digest)).first() is not None
 
 
+def _expire_staged(session: Session) -> None:
+    """Delete the staged files older than STAGED_FOR (any store's: they are nobody's any more)."""
+    session.execute(delete(PosStagedFile).where(PosStagedFile.created_at < utcnow() - STAGED_FOR))
+
+
+def _stage(session: Session, store_id: int, actor: User, digest: str, filename: str, content: bytes) -> None:
+    """Keep the previewed file for its confirmation (staged again: its time renewed); the store's newest
+    MAX_STAGED_PER_STORE files are kept. An upsert: the same file previewed twice at once stages once."""
+    _expire_staged(session)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {"filename": filename[:255], "uploader_id": actor.id, "created_at": utcnow()}
+    session.execute(insert(PosStagedFile).values(store_id=store_id, file_sha256=digest, content=content, **values)
+                    .on_conflict_do_update(index_elements=["store_id", "file_sha256"], set_=values))
+    newest = (select(PosStagedFile.file_sha256).where(PosStagedFile.store_id == store_id)
+              .order_by(PosStagedFile.created_at.desc(), PosStagedFile.file_sha256).limit(MAX_STAGED_PER_STORE))
+    session.execute(delete(PosStagedFile).where(PosStagedFile.store_id == store_id,
+                                                PosStagedFile.file_sha256.not_in(newest)))
+
+
 @verb(STORE)
-def preview(session: Session, actor: User, *, store_id: int, filename: str, content: bytes) -> Preview:
-    """Read and check the file, and dry-run every row through the verbs in a savepoint rolled back at once:
-    the errors a confirmation would meet, with nothing written."""
+def preview(session: Session, actor: User, *, store_id: int, filename: str, content: bytes,
+            stage: bool = False) -> Preview:
+    """Read and check the file, and dry-run its rows through the verbs in a savepoint rolled back at once:
+    the errors a confirmation would meet, with nothing of the file written. Rows imported before by another
+    file are listed, not dry-run. With `stage`, a file without errors is kept for `confirm` (by its hash)."""
     store, digest, rows, problems = _load(session, store_id, filename, content)
     already = _already(session, store.id, digest)
+    before = _imported_before(session, store.id, rows) if rows and not problems and not already else set()
     if not problems and not already:
         dry_run = session.begin_nested()
         try:
-            problems = _post(session, store, rows, actor)
+            problems, _ = _post(session, store, [r for r in rows if r.row_number not in before], actor)
         finally:
             dry_run.rollback()
+    staged = stage and not problems
+    if staged:
+        _stage(session, store.id, actor, digest, filename, content)
     return Preview(rows=rows, errors=sorted(problems, key=lambda e: e.row_number), file_sha256=digest,
-                   already_imported=already)
+                   already_imported=already, imported_before=sorted(before), staged=staged)
 
 
 @verb(STORE)
 def apply(session: Session, actor: User, *, store_id: int, filename: str, content: bytes) -> Result:
     """Import the file whole or not at all (InvalidFile lists every refused row). The file is claimed first
-    by its hash: the same file confirmed twice, also at the same moment, lands once."""
+    by its hash: the same file confirmed twice, also at the same moment, lands once. Rows an earlier file
+    landed (by fingerprint) are skipped and counted in `skipped_rows`; the others land."""
     store, digest, rows, problems = _load(session, store_id, filename, content)
     if problems:
         raise InvalidFile(sorted(problems, key=lambda e: e.row_number))
     if _already(session, store.id, digest):
-        return Result(imported_rows=0, already_imported=True)
+        return Result(imported_rows=0, already_imported=True, skipped_rows=len(rows), filename=filename)
+    record = PosImport(store_id=store.id, file_sha256=digest, filename=filename[:255], rows=0, actor_id=actor.id)
     try:
         with session.begin_nested():
-            session.add(PosImport(store_id=store.id, file_sha256=digest, filename=filename[:255], rows=len(rows),
-                                  actor_id=actor.id))
+            session.add(record)
             session.flush()
     except IntegrityError:  # the same file, confirmed at the same moment: the other request lands it
-        return Result(imported_rows=0, already_imported=True)
-    problems = _post(session, store, rows, actor)
+        return Result(imported_rows=0, already_imported=True, skipped_rows=len(rows), filename=filename)
+    before = _imported_before(session, store.id, rows)
+    problems, meanwhile = _post(session, store, [r for r in rows if r.row_number not in before], actor,
+                                import_id=record.id)
     if problems:
         raise InvalidFile(sorted(problems, key=lambda e: e.row_number))
-    return Result(imported_rows=len(rows), already_imported=False)
+    skipped = len(before) + meanwhile
+    record.rows = len(rows) - skipped
+    session.flush()
+    return Result(imported_rows=record.rows, already_imported=False, skipped_rows=skipped, filename=filename)
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@verb(STORE)
+def confirm(session: Session, actor: User, *, store_id: int, file_sha256: str) -> Result:
+    """Import the file staged by `preview(stage=True)` under this hash at this store (`apply`), then drop it.
+    Confirmed again after it landed: already imported. Not staged (expired, another store's, never
+    previewed): StagedFileMissing."""
+    digest = file_sha256 if isinstance(file_sha256, str) and _HASH.fullmatch(file_sha256) else None
+    _expire_staged(session)
+    staged = session.get(PosStagedFile, (store_id, digest)) if digest else None
+    if staged is None:
+        if digest and _already(session, store_id, digest):
+            return Result(imported_rows=0, already_imported=True)
+        raise errors.StagedFileMissing(hours=int(STAGED_FOR.total_seconds() // 3600))
+    filename, content = staged.filename, bytes(staged.content)
+    result = apply(session, actor, store_id=store_id, filename=filename, content=content)
+    session.execute(delete(PosStagedFile).where(PosStagedFile.store_id == store_id,
+                                                PosStagedFile.file_sha256 == digest))
+    return result

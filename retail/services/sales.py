@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,6 +21,13 @@ from retail.services.weekly_sales import local_midnight, week_start
 
 MISSED_SALE_REASONS = ("out_of_stock", "no_demo", "other")
 NOTE_LENGTH = 240
+# The price band of a sale, as fractions of the list price in the store's currency: a discount down to half
+# the list price (the deepest promotion the brands fund) and a mark-up up to 120 % (a bundle rung up on one
+# line) are sold; anything outside, 0.00 included, is refused, naming the list price and the band. A price
+# outside the band is a mistyped price or a giveaway: the list price changes in the catalogue, not at the till.
+PRICE_FLOOR = Decimal("0.50")
+PRICE_CEILING = Decimal("1.20")
+CENT = Decimal("0.01")
 
 
 def _product_of_serials(session: Session, serials: Sequence[str]) -> Product:
@@ -36,7 +43,8 @@ def sell(session: Session, actor: User, *, store_id: int, sku: str = "", quantit
          at: datetime | None = None) -> Movement:
     """Record a sale: the SKU may be left out when serials are scanned, and for a serialised SKU the
     quantity defaults to the number of serials (one unit otherwise). The price defaults to the list
-    price in the store's currency."""
+    price in the store's currency; a price given (a POS row, the API) must lie in the band around it
+    (`_check_price`: PRICE_FLOOR to PRICE_CEILING of the list price), or PriceOutOfBand."""
     serials = clean_serials(serials)
     if not (sku or "").strip():
         if not serials:
@@ -45,8 +53,21 @@ def sell(session: Session, actor: User, *, store_id: int, sku: str = "", quantit
     product = products.by_sku_or_barcode(session, sku)
     if quantity is None:
         quantity = len(serials) if product.serialised and serials else 1
+    if unit_price is not None:
+        _check_price(product, location_by_id(session, store_id).currency, unit_price)
     return ledger.record_sale(session, store_id=store_id, sku=product.sku, quantity=quantity, serials=serials,
                               unit_price=unit_price, reference=reference, actor_id=actor.id, at=at)
+
+
+def _check_price(product: Product, currency: str, unit_price: Decimal) -> None:
+    """Refuse a unit price outside [PRICE_FLOOR, PRICE_CEILING] x the list price in the store's currency."""
+    list_price = Decimal(product.list_price_hkd if currency == "HKD" else product.list_price_cny)
+    minimum = (list_price * PRICE_FLOOR).quantize(CENT, rounding=ROUND_CEILING)
+    maximum = (list_price * PRICE_CEILING).quantize(CENT, rounding=ROUND_FLOOR)
+    price = Decimal(unit_price)
+    if price < minimum or price > maximum or (price <= 0 < list_price):
+        raise errors.PriceOutOfBand(sku=product.sku, price=f"{price:.2f}", currency=currency,
+                                    list_price=f"{list_price:.2f}", minimum=f"{minimum:.2f}", maximum=f"{maximum:.2f}")
 
 
 @verb(STORE)

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from retail import errors
+from retail.db import begin_write
 from retail.models import REQUEST_KEY, IdempotencyKey, RequestKey, User, utcnow
 from retail.services import access
 
@@ -40,12 +41,15 @@ _DEPTH = "retail.transaction_depth"
 
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """One unit of work: the outermost `transaction` commits on success and rolls back on any error;
-    inner ones (a verb called by a verb) join it and leave the decision to the outermost."""
+    """One unit of work: the outermost `transaction` begins it as a write (`db.begin_write`), commits on
+    success and rolls back on any error; inner ones (a verb called by a verb) join it and leave the decision
+    to the outermost."""
     depth = session.info.get(_DEPTH, 0)
     session.info[_DEPTH] = depth + 1
     request_key = session.info.pop(REQUEST_KEY, None) if depth == 0 else None
     try:
+        if depth == 0:
+            begin_write(session)  # SQLite: BEGIN IMMEDIATE here; reads elsewhere begin DEFERRED (retail/db.py)
         if request_key is not None:
             _record_request_key(session, request_key)
         yield session

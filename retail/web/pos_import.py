@@ -1,12 +1,10 @@
 """POS import: upload the till's export, preview it with row-numbered errors, confirm to apply.
 
-The file travels from the preview to the confirmation inside the confirmation form (base64), so any
-worker can confirm it; `pos_import.apply` validates it again in full before writing anything.
+The previewed file is staged server-side (`pos_import.preview(stage=True)`: by store and hash, for
+`pos_import.STAGED_FOR`), so the confirmation form carries only the file's hash, whatever the file's size,
+and any worker can confirm it; `pos_import.confirm` validates it again in full before writing anything.
 """
 from __future__ import annotations
-
-import base64
-import binascii
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -51,11 +49,11 @@ def preview(store):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise errors.MissingValue(field="file")
-    content = upload.read()
-    result = pos_import.preview(db_session(), me(), store_id=store.id, filename=upload.filename, content=content)
+    result = pos_import.preview(db_session(), me(), store_id=store.id, filename=upload.filename,
+                                content=upload.read(), stage=True)
     return render_template(
         "pos_preview.html", store=store, filename=upload.filename, result=result, shown=result.rows[:PREVIEW_ROWS],
-        problems=_errors(result.errors), payload=base64.b64encode(content).decode("ascii"),
+        problems=_errors(result.errors), before=set(result.imported_before),
     ), 422 if result.errors else 200
 
 
@@ -63,14 +61,13 @@ def preview(store):
 @store_page
 @form_page(_upload_page)
 def confirm(store):
-    filename = request.form.get("filename", "")
-    try:
-        content = base64.b64decode(request.form.get("content", ""), validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.InvalidValue(field="file", value=filename[:40]) from None
-    result = pos_import.apply(db_session(), me(), store_id=store.id, filename=filename, content=content)
+    result = pos_import.confirm(db_session(), me(), store_id=store.id,
+                                file_sha256=request.form.get("file_sha256", "")[:64])
     if result.already_imported:
         flash(_("This file was imported before: nothing changed."), "warning")
     else:
-        flash(_("%(rows)s rows imported from %(file)s.", rows=result.imported_rows, file=filename))
+        flash(_("%(rows)s rows imported from %(file)s.", rows=result.imported_rows, file=result.filename))
+        if result.skipped_rows:
+            flash(_("%(rows)s rows had been imported before by another file: they were skipped.",
+                    rows=result.skipped_rows), "warning")
     return redirect(url_for(".upload", store_id=store.id))

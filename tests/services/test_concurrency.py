@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from retail import errors
 from retail.db import new_session
-from retail.models import Movement, StockBalance
+from retail.models import Movement, StockBalance, User
+from retail.services import sales as selling
 from tests.committing import inventory
 from tests.factories import small_world
 
@@ -39,14 +41,16 @@ def five_left(engine):
     with new_session(engine) as session:
         world = small_world(session)
         inventory.receive_purchase(session, location_id=world["a"].id, sku="RK-CASE", quantity=5)
-        return world["a"].id, world["case"].id
+        return world["a"].id, world["case"].id, world["staff"].id
 
 
 @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"],
                          indirect=True)
 def test_exactly_five_of_twenty_concurrent_buyers_get_the_last_five_units(engine, five_left):
-    store_id, product_id = five_left
-    outcomes = race(engine, lambda s: inventory.record_sale(s, store_id=store_id, sku="RK-CASE"))
+    """Through the verb, as every till sells: each buyer reads first (its actor), then the verb's unit of
+    work begins as a write (SQLite: the read snapshot ends, BEGIN IMMEDIATE waits its turn)."""
+    store_id, product_id, staff_id = five_left
+    outcomes = race(engine, lambda s: selling.sell(s, s.get(User, staff_id), store_id=store_id, sku="RK-CASE"))
     assert outcomes.count("sold") == 5
     refusals = [o for o in outcomes if o != "sold"]
     assert len(refusals) == 15 and all(o.startswith("Only 0 of RK-CASE in stock at S0001") for o in refusals)
@@ -59,7 +63,7 @@ def test_exactly_five_of_twenty_concurrent_buyers_get_the_last_five_units(engine
 @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_negative_control_read_modify_write_oversells(engine, five_left):
     """The same race with a naive read-then-write sale: it must oversell, or the race above proves nothing."""
-    store_id, product_id = five_left
+    store_id, product_id, _staff_id = five_left
 
     def naive_sale(session):
         balance = session.get(StockBalance, (store_id, product_id))
@@ -73,3 +77,20 @@ def test_negative_control_read_modify_write_oversells(engine, five_left):
 
     outcomes = race(engine, naive_sale)
     assert outcomes.count("sold") > 5
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_negative_control_sqlite_writes_outside_a_verb_begin_deferred_and_collide(engine, five_left):
+    """Outside a verb's unit of work a transaction begins DEFERRED (page reads never wait for a writer):
+    twenty read-then-write sales then collide on the upgrade ("database is locked"), which is why every
+    write goes through a verb (BEGIN IMMEDIATE) and the race above holds."""
+    store_id, _product_id, _staff_id = five_left
+
+    def outside_a_verb(session):
+        try:
+            inventory.record_sale(session, store_id=store_id, sku="RK-CASE")
+        except OperationalError as failed:
+            raise errors.InsufficientStock(sku="locked", location=str(failed.orig), available=0, requested=1) from None
+
+    outcomes = race(engine, outside_a_verb)
+    assert any("database is locked" in o for o in outcomes)

@@ -41,7 +41,7 @@ def test_template_imports_and_the_same_file_twice_changes_nothing(session, world
                b"2026-11-20 15:30,6970000000024,2,,199,sale,R-2\n"
                b"2026-11-21 11:00,RK-MAX2-BLK,1,SN1,2899.00,return,R-1\n")
     result = pos_import.apply(session, world["staff"], store_id=world["a"].id, filename="till.csv", content=content)
-    assert result == pos_import.Result(imported_rows=3, already_imported=False)
+    assert result == pos_import.Result(imported_rows=3, already_imported=False, filename="till.csv")
     assert case_on_hand(session, world) == 3
     sale = session.execute(select(Movement).where(Movement.reference == "R-1", Movement.kind == "sale")).scalar_one()
     # 14:05 in Shanghai is 06:05 UTC
@@ -264,12 +264,17 @@ def test_receipts_prices_and_serials_beyond_their_columns_are_row_errors(session
 
 
 def test_the_largest_values_the_columns_hold_are_accepted(session, world):
+    """The longest receipt lands; the largest amount the price column holds is read, then refused by the
+    price band of `sales.sell` (issue 10 item 6), never a DataError."""
     receipt = "R" * 64
-    content = f"date,sku,quantity,unit_price,receipt\n2026-11-20,RK-CASE,1,9999999999.99,{receipt}\n".encode()
+    content = f"date,sku,quantity,unit_price,receipt\n2026-11-20,RK-CASE,1,238.80,{receipt}\n".encode()
     result = pos_import.apply(session, world["staff"], store_id=world["a"].id, filename="max.csv", content=content)
     assert result.imported_rows == 1
     sale = session.execute(select(Movement).where(Movement.reference == receipt)).scalar_one()
-    assert sale.unit_price == Decimal("9999999999.99")
+    assert sale.unit_price == Decimal("238.80")  # 120 % of the list price, the top of the band
+    largest = content.replace(b"238.80", b"9999999999.99").replace(receipt.encode(), b"R-2")
+    preview = pos_import.preview(session, world["staff"], store_id=world["a"].id, filename="max.csv", content=largest)
+    assert [(e.row_number, e.code) for e in preview.errors] == [(2, "price_out_of_band")]
 
 
 def test_more_serials_in_a_cell_than_the_bound_is_a_row_error(session, world):
