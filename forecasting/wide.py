@@ -116,7 +116,8 @@ def run_wide(sales: pd.DataFrame, *, folds: int = 2, horizon: int = 13, quantile
             continue
         hist, act = units[:, :origin], units[:, origin : origin + horizon]
         weight = hist[:, -horizon:].sum(axis=1)
-        pairs = pd.DataFrame({"store": WIDE_STORE, "sku": skus})
+        # Every series is listed from the first period: carried (in stock) from then on.
+        pairs = pd.DataFrame({"store": WIDE_STORE, "sku": skus, "start": weeks[0]})
         ours = forecast(sales, horizon, quantiles, assortment=pairs, start=weeks[origin], holidays=holidays,
                         progress=progress, **(options or {}))
         choices[str(weeks[origin].date())] = ours.attrs.get("choice")
