@@ -13,7 +13,17 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retail import errors, parsing
-from retail.models import Location, MissedSale, Movement, MovementKind, Product, SerialUnit, User, utcnow
+from retail.models import (
+    Location,
+    MissedSale,
+    Movement,
+    MovementKind,
+    Product,
+    SerialState,
+    SerialUnit,
+    User,
+    utcnow,
+)
 from retail.services import ledger, products
 from retail.services.ledger.postings import clean_serials, location_by_id
 from retail.services.verbs import STORE, query, verb
@@ -30,10 +40,12 @@ PRICE_CEILING = Decimal("1.20")
 CENT = Decimal("0.01")
 
 
-def _product_of_serials(session: Session, serials: Sequence[str]) -> Product:
+def _product_of_serials(session: Session, store_id: int, serials: Sequence[str]) -> Product:
+    """The product of the first scanned serial, when it is a unit in stock at this store; a unit elsewhere
+    (or none) is SerialNotHere, like every other serial refusal, so a scan tells nothing of other stores."""
     unit = session.get(SerialUnit, serials[0])
-    if unit is None:
-        raise errors.UnknownSerial(serial=serials[0], sku="-", location="-")
+    if unit is None or unit.location_id != store_id or unit.state != SerialState.in_stock:
+        raise errors.SerialNotHere(serial=serials[0])
     return session.get(Product, unit.product_id)
 
 
@@ -49,7 +61,7 @@ def sell(session: Session, actor: User, *, store_id: int, sku: str = "", quantit
     if not (sku or "").strip():
         if not serials:
             raise errors.MissingValue(field="sku")
-        sku = _product_of_serials(session, serials).sku
+        sku = _product_of_serials(session, store_id, serials).sku
     product = products.by_sku_or_barcode(session, sku)
     if quantity is None:
         quantity = len(serials) if product.serialised and serials else 1

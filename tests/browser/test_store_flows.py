@@ -70,6 +70,7 @@ def test_staff_receives_a_delivery_with_one_discrepancy(page, served_db, shots):
     page.click("nav.tabs >> text=到货")
     page.click("text=SH-A")
     page.fill("input[name=received-RK-CASE]", "3")
+    page.fill("textarea[name=serials-RK-MAX2-BLK]", "SN-D1 SN-D2")
     shots(page, "05-receive-delivery")
     page.click("text=确认签收")
     assert "发货 4，实收 3" in page.locator(".flash.warning").inner_text()

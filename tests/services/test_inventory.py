@@ -133,7 +133,7 @@ def test_transfer_goes_through_transit_and_records_a_discrepancy(session, world)
     b = session.get(StockBalance, (world["b"].id, world["glasses"].id), populate_existing=True)
     assert (b.on_hand, b.in_transit) == (0, 2)
     assert session.get(SerialUnit, "SN1", populate_existing=True).state == "in_transit"
-    shipments.receive(session, shipment_id=shipment.id, received={"RK-MAX2-BLK": 1})
+    shipments.receive(session, shipment_id=shipment.id, received={"RK-MAX2-BLK": 1}, serials={"RK-MAX2-BLK": ["SN1"]})
     b = session.get(StockBalance, (world["b"].id, world["glasses"].id), populate_existing=True)
     assert (b.on_hand, b.in_transit) == (1, 0)
     assert session.execute(select(AuditLog.action)).scalar_one() == "shipment.discrepancy"
@@ -172,7 +172,7 @@ def test_the_latest_sale_of_a_serial_decides_where_it_comes_back(session, world)
     inventory.record_return(session, store_id=world["a"].id, sku="RK-MAX2-BLK", serials=["SN1"])
     shipment = shipments.ship(session, from_location_id=world["a"].id, to_location_id=world["b"].id,
                               reference="SH-1", lines=[shipments.Line("RK-MAX2-BLK", 1, ("SN1",))])
-    shipments.receive(session, shipment_id=shipment.id, received={"RK-MAX2-BLK": 1})
+    shipments.receive(session, shipment_id=shipment.id, received={"RK-MAX2-BLK": 1}, serials={"RK-MAX2-BLK": ["SN1"]})
     inventory.record_sale(session, store_id=world["b"].id, sku="RK-MAX2-BLK", serials=["SN1"])
     with pytest.raises(errors.SerialNotHere):  # sold at A once, but last at B
         inventory.record_return(session, store_id=world["a"].id, sku="RK-MAX2-BLK", serials=["SN1"])

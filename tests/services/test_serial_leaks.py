@@ -98,6 +98,16 @@ def test_a_sale_of_any_serial_not_in_stock_here_gets_one_answer(session, world, 
     assert_tells_nothing(answers)
 
 
+def test_a_scan_with_a_quantity_that_does_not_match_tells_nothing_either(session, world):
+    """Selling by scan takes the SKU from the serial only when it is a unit in stock here: a serial in stock
+    at store A, scanned at B with quantity 2, gets the same answer as an unknown one (not serials_required
+    naming A's SKU)."""
+    b = world["b"].id
+    answers = {serial: refusal(session, lambda s=serial: sales.sell(
+        session, world["staff_b"], store_id=b, serials=s, quantity=2)) for serial in ELSEWHERE}
+    assert_tells_nothing(answers)
+
+
 def test_a_pos_return_row_of_any_serial_not_sold_here_gets_one_row_error(session, world):
     b = world["b"].id
     answers = {}

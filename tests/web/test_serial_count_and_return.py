@@ -84,6 +84,7 @@ def test_held_serial_count_applies_its_findings_to_the_stock_of_approval_time(ap
     assert post(client, f"/stores/{a}/sale", {"serials": "SN-A3"}).status_code == 302
     delivery = world["delivery_a"].id
     assert post(client, f"/stores/{a}/deliveries/{delivery}", {"received-RK-MAX2-BLK": "2",
+                                                               "serials-RK-MAX2-BLK": "SN-D1 SN-D2",
                                                                "received-RK-CASE": "4"}).status_code == 302
     manager = app.test_client()
     sign_in(manager, "manager@a.example.com")

@@ -77,7 +77,8 @@ def test_origin_ships_with_serials_and_the_requester_receives_it(app, client, wo
     assert f"/stores/{a}/deliveries/{shipment_id}" in detail and "取消申请" not in detail
     deliveries = requester.get(f"/stores/{a}/deliveries").get_data(as_text=True)
     assert f"TR-{tid}" in deliveries and "来自 S0002" in deliveries
-    received = post(requester, f"/stores/{a}/deliveries/{shipment_id}", {"received-RK-MAX2-BLK": "1"})
+    received = post(requester, f"/stores/{a}/deliveries/{shipment_id}", {"received-RK-MAX2-BLK": "1",
+                                                                                   "serials-RK-MAX2-BLK": "SN-B2"})
     assert received.status_code == 302
     assert on_hand(session, world, "a", "glasses").on_hand == 4
     assert "已签收" in requester.get(f"/stores/{a}/transfers/{tid}").get_data(as_text=True)
