@@ -8,7 +8,7 @@ import pandas as pd
 from forecasting import calendar, methods, shares, validation
 from forecasting.distribution import Dispersion, count_quantiles, excess_dispersion
 from forecasting.history import History
-from forecasting.panel import Panel, build_panel
+from forecasting.panel import Panel, build_panel, codes
 
 # Chosen by rolling-origin backtest on the demo world (see docs/forecasting.md).
 DEFAULT_METHOD = "lifecycle"
@@ -34,19 +34,31 @@ def forecast(
 ) -> pd.DataFrame:
     """Weekly demand forecast per store x SKU with integer quantiles.
 
-    sales: long frame store, sku, week (Monday), units (int >= 0), optional in_stock (0..1).
+    sales: long frame store, sku, week (Monday), units (int >= 0), optional in_stock (0..1,
+        default 1) and missed (units customers asked for and could not get, default 0).
+        A week without a row, inside the weeks the store carried the SKU, sold nothing with
+        the SKU in stock: a frame of only the weeks with sales is complete. Censoring comes
+        only from in_stock < 1 (demand scaled up from the share of the week in stock) and
+        from missed sales (the week's demand is at least units + missed).
     start: first forecast week (a Monday). Default: the week after the last week in `sales`.
         Rows at or after `start` are ignored, so one frame serves forecasts at many origins.
     products: indexed by (or with a column) sku: brand, category, launch_date, eol_date.
     stores: indexed by (or with a column) store: market, size_class, province, ...
-    assortment: store, sku pairs to forecast (new launches and new stores included);
-        default: every pair in `sales`.
+    assortment: store, sku pairs to forecast (new launches and new stores included), with
+        optional start and end: the first and last week (Mondays) the store carried the SKU.
+        Default pairs: every pair in `sales`, by store and SKU. Default weeks carried (a pair
+        without start or end): from when both the SKU (launch_date, else its first sale or
+        stockout anywhere) and the store (its first sale or stockout of any SKU) had
+        started, to the SKU's eol_date or the last history week; widened to cover the pair's
+        own sales, stockouts and missed sales (`forecasting.panel.carried_windows`).
     holidays: frame (date, kind) or a CSV path; default data/holidays.csv when present.
         Loaded here once and passed to the SKU rate model explicitly.
     method: the SKU rate model, a `forecasting.methods` MODEL (lifecycle, ets, level).
 
     Returns store, sku, week, mean, p50, p80, p95 (one column per quantile, integers,
     non-decreasing, >= 0). Demand is forecast as if in stock (stockouts are censoring).
+    Zero rows in stock (units 0, in_stock 1, no missed) say nothing a missing row does
+    not: with or without them the output is the same.
     `frame.attrs["dispersion"]` keeps the spread used, for `forecasting.aggregate`.
     """
     horizon = validation.check_horizon(horizon)
@@ -69,13 +81,12 @@ def forecast(
 
     panel = build_panel(sales, start, assortment, products)
     if assortment is None:
-        # Every pair in sales, in order of first appearance (decoded from the panel's keys).
-        keys = panel.pair_keys.to_numpy()
-        pairs = pd.DataFrame(
-            {"store": panel.stores[keys // len(panel.skus)], "sku": panel.skus[keys % len(panel.skus)]}
-        )
+        # Every pair in sales, ordered by store and SKU.
+        n_skus = len(panel.skus)
+        keys = np.unique(codes(sales["store"], panel.stores) * n_skus + codes(sales["sku"], panel.skus))
+        pairs = pd.DataFrame({"store": panel.stores[keys // n_skus], "sku": panel.skus[keys % n_skus]})
     else:
-        pairs = assortment
+        pairs = assortment[["store", "sku"]]
     pair_store = panel.stores.get_indexer(pairs["store"])
     pair_sku = panel.skus.get_indexer(pairs["sku"])
 

@@ -8,8 +8,9 @@ Expected demand of SKU s at store i in week t is  rate[s, t] x size[i] x affinit
   a Poisson-gamma (empirical Bayes) ratio shrunk toward 1. A store x SKU series holds a
   handful of units, so the backtest wants heavy shrinkage (30 units of prior): a
   store's own few sales of a SKU are mostly noise and promotions.
-Sold units are compared with exposure (`in_stock`), so weeks out of stock are read as
-censored demand rather than as weak demand. Summing store forecasts gives the SKU
+Sold units are compared with exposure (`in_stock` over the weeks the store carried the SKU,
+see `forecasting.panel`), so weeks out of stock are read as censored demand rather than as
+weak demand. Summing store forecasts gives the SKU
 forecast exactly: reconciliation by construction.
 """
 
@@ -82,5 +83,7 @@ def affinities(
     exp = np.bincount(panel.pair, expected, n_pairs)
     ratio = (sold + prior_units) / (exp + prior_units)
     # Pairs never sold or ranged before (a new launch, a new store) keep affinity 1.
+    if n_pairs == 0:
+        return np.ones(len(pairs_store))
     slot = panel.pair_keys.get_indexer(pairs_store.astype(np.int64) * len(panel.skus) + pairs_sku)
     return np.where(slot >= 0, ratio[np.clip(slot, 0, None)], 1.0)

@@ -69,13 +69,21 @@ def _weeks_as_datetime(week: pd.Series, frame: str) -> pd.Series:
 
 
 def check_sales(sales: pd.DataFrame) -> pd.DataFrame:
-    """Return a clean copy of `sales` (store, sku, week, units, in_stock) or raise ValueError."""
+    """Return a clean copy of `sales` (store, sku, week, units, in_stock, missed if given) or raise ValueError.
+
+    The contract: a row per store, SKU and week with units sold; a week without a row, inside
+    the weeks the store carried the SKU, sold nothing with the SKU in stock. `in_stock` (share
+    of the week in stock, default 1) and `missed` (units customers asked for and could not
+    get, default 0) say otherwise.
+    """
     if not isinstance(sales, pd.DataFrame):
         raise ValueError(f"sales must be a pandas DataFrame; got {type(sales).__name__}")
     missing = [c for c in SALES_COLUMNS if c not in sales.columns]
     if missing:
-        raise ValueError(f"sales is missing columns {missing}; it needs {list(SALES_COLUMNS)} (+ optional in_stock)")
-    df = sales[[c for c in (*SALES_COLUMNS, "in_stock") if c in sales.columns]].copy()
+        raise ValueError(
+            f"sales is missing columns {missing}; it needs {list(SALES_COLUMNS)} (+ optional in_stock, missed)"
+        )
+    df = sales[[c for c in (*SALES_COLUMNS, "in_stock", "missed") if c in sales.columns]].copy()
     for key in ("store", "sku"):
         if df[key].isna().any():
             raise ValueError(f"sales.{key} has {int(df[key].isna().sum())} missing values")
@@ -97,6 +105,11 @@ def check_sales(sales: pd.DataFrame) -> pd.DataFrame:
         df["in_stock"] = in_stock.astype("float64")
     else:
         df["in_stock"] = 1.0
+    if "missed" in df.columns:
+        missed = pd.to_numeric(df["missed"], errors="coerce")
+        if missed.isna().any() or (missed < 0).any() or not np.allclose(missed, np.round(missed)):
+            raise ValueError("sales.missed must be a whole number of units >= 0 on every row (0 when none)")
+        df["missed"] = missed.astype("float64")
     # Integer keys: hashing three object columns of ~13M rows costs seconds.
     store_code = pd.factorize(df["store"])[0].astype(np.int64)
     sku_code = pd.factorize(df["sku"])[0].astype(np.int64)
@@ -137,8 +150,38 @@ def check_stores(stores: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def check_assortment(assortment: pd.DataFrame | None) -> pd.DataFrame | None:
+    """store, sku and the optional start and end: the first and last week (Mondays, inclusive)
+    the store carried the SKU; missing or NaT means the default of `panel.carried_windows`."""
     if assortment is None:
         return None
     if not isinstance(assortment, pd.DataFrame) or not {"store", "sku"} <= set(assortment.columns):
-        raise ValueError("assortment must be a DataFrame with columns store and sku")
-    return assortment[["store", "sku"]].drop_duplicates().reset_index(drop=True)
+        raise ValueError("assortment must be a DataFrame with columns store and sku (+ optional start, end)")
+    columns = [c for c in ("store", "sku", "start", "end") if c in assortment.columns]
+    df = assortment[columns].drop_duplicates().reset_index(drop=True)
+    for key in ("store", "sku"):
+        if df[key].isna().any():
+            raise ValueError(f"assortment.{key} has {int(df[key].isna().sum())} missing values")
+    for column in ("start", "end"):
+        if column not in df.columns:
+            continue
+        try:
+            dates = pd.to_datetime(df[column])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"assortment.{column} must hold dates (Mondays) or be empty") from exc
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
+        given = dates.dropna()
+        bad = (given.dt.day_of_week != 0) | (given != given.dt.normalize())
+        if bad.any():
+            raise ValueError(
+                f"assortment.{column} must be Mondays at midnight (the first or last week carried); "
+                f"{int(bad.sum())} are not (first: {given[bad].iloc[0].date()})"
+            )
+        df[column] = dates.astype("datetime64[ns]")
+    if {"start", "end"} <= set(df.columns) and (df["end"] < df["start"]).any():
+        first = df.loc[df["end"] < df["start"], ["store", "sku"]].iloc[0].tolist()
+        raise ValueError(f"assortment has rows whose end is before their start (first: {first})")
+    if df.duplicated(["store", "sku"]).any():
+        first = df.loc[df.duplicated(["store", "sku"]), ["store", "sku"]].iloc[0].tolist()
+        raise ValueError(f"assortment has more than one row for a store and SKU (first: {first}): one window each")
+    return df

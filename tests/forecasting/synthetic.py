@@ -80,27 +80,44 @@ def demo_like(n_stores: int = 300, n_skus: int = 40, seed: int = 0, per_store_ye
 
     Returns sales (rows only for ranged weeks, with in_stock), products and stores.
     """
+    sales, products, stores, _ = demo_like_truth(n_stores, n_skus, seed, per_store_year, future=0)
+    return sales, products, stores
+
+
+def demo_like_truth(n_stores: int = 300, n_skus: int = 40, seed: int = 0, per_store_year: float = 10.0,
+                    future: int = 13):
+    """`demo_like`, and the true mean demand of the `future` weeks after its 156 weeks of history.
+
+    Returns sales (the 156 history weeks: a row for every live week of every pair the store
+    carries, zeros included, with in_stock), products, stores and truth (store, sku, week,
+    mean: the Poisson mean of demand in stock, every carried pair, live or not, in the future
+    weeks). The demand of the future weeks follows the same life cycles and festivals.
+    """
     rng = np.random.default_rng(seed)
-    grid = weeks(156, pd.Timestamp("2023-11-27"))
+    n_weeks = 156 + future
+    grid = weeks(n_weeks, pd.Timestamp("2023-11-27"))
     launch = rng.integers(-60, 140, n_skus)
     life = rng.integers(78, 96, n_skus)
     ramp = rng.integers(8, 13, n_skus)
-    t = np.arange(156)[None, :] - launch[:, None]
+    t = np.arange(n_weeks)[None, :] - launch[:, None]
     after = np.clip((t - ramp[:, None]) / (life - ramp)[:, None], 0, 1)
     curve = np.where((t >= 0) & (t < life[:, None]), np.clip(t / ramp[:, None], 0, 1) ** 1.5 * (1 - 0.75 * after), 0)
-    season = np.ones(156)
+    season = np.ones(n_weeks)
     for day, factor in (("-01-25", 1.3), ("-06-16", 1.6), ("-11-10", 1.7), ("-10-01", 1.4)):
-        for year in (2024, 2025, 2026):
-            season[np.argmin(np.abs(grid - pd.Timestamp(f"{year}{day}")))] *= factor
+        for year in (2024, 2025, 2026, 2027):
+            when = pd.Timestamp(f"{year}{day}")
+            if grid[0] <= when <= grid[-1] + pd.Timedelta(days=6):
+                season[np.argmin(np.abs(grid - when))] *= factor
     size = rng.lognormal(0, 0.7, n_stores)
     pop = rng.lognormal(0, 0.6, n_skus)
     carried = rng.random((n_stores, n_skus)) < 0.35
     s_idx, k_idx = np.nonzero(carried)
     lam = (size[s_idx, None] * pop[k_idx, None] * rng.lognormal(0, 0.3, len(s_idx))[:, None]) * curve[k_idx] * season
-    lam *= per_store_year * n_stores * 3 / lam.sum()
+    lam *= per_store_year * n_stores * 3 / lam[:, :156].sum()
     in_stock = np.where(rng.random(lam.shape) < 0.1, rng.random(lam.shape), 1.0)
     units = rng.poisson(lam * in_stock)
     live = curve[k_idx] > 0
+    live[:, 156:] = False
     r, w = np.nonzero(live)
     sales = pd.DataFrame(
         {
@@ -129,4 +146,12 @@ def demo_like(n_stores: int = 300, n_skus: int = 40, seed: int = 0, per_store_ye
         },
         index=pd.Index([f"S{i:04d}" for i in range(n_stores)], name="store"),
     )
-    return sales, products, stores
+    truth = pd.DataFrame(
+        {
+            "store": np.repeat(np.array([f"S{i:04d}" for i in range(n_stores)])[s_idx], future),
+            "sku": np.repeat(np.array([f"K{j:03d}" for j in range(n_skus)])[k_idx], future),
+            "week": np.tile(grid[156:], len(s_idx)),
+            "mean": lam[:, 156:].ravel(),
+        }
+    )
+    return sales, products, stores, truth

@@ -35,8 +35,10 @@ def test_constant_series_is_forecast_at_its_level():
 
 
 def test_all_zero_series_forecasts_zero():
+    # Zero rows in stock say no more than missing rows: the assortment says the stores carried the SKU.
     sales = pd.concat([series(np.zeros(30), store=f"S{i}") for i in range(3)])
-    out = forecasting.forecast(sales, horizon=3, holidays=NO_HOLIDAYS)
+    carried = pd.DataFrame({"store": ["S0", "S1", "S2"], "sku": "A", "start": FIRST_WEEK})
+    out = forecasting.forecast(sales, horizon=3, holidays=NO_HOLIDAYS, assortment=carried)
     assert (out["mean"] == 0).all()
     assert (out[["p50", "p80", "p95"]] == 0).all().all()
 
