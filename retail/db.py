@@ -11,9 +11,14 @@ off and we emit BEGIN ourselves, in one of two ways:
 
 A session that has been reading (deferred) when a verb starts ends that read-only snapshot first and
 begins again with BEGIN IMMEDIATE: upgrading a snapshot that another writer has moved past would fail at
-once with "database is locked" instead of waiting its turn.
+once with "database is locked" instead of waiting its turn. The same holds for a write outside a verb (a
+batch job that reads for minutes, then stores its result; a password rehash at sign-in): the first write
+of a transaction that has only read ends the snapshot and begins again with BEGIN IMMEDIATE, which is
+what PostgreSQL's READ COMMITTED gives such code anyway (each statement sees what is committed).
 """
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,7 +26,9 @@ from sqlmodel import Session
 
 WRITE = "retail_write"  # execution option: this connection's transaction writes (SQLite: BEGIN IMMEDIATE)
 _CHANGES_AT_BEGIN = "retail_changes_at_begin"
+_RESTARTED = "retail_restarted_as_write"
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the write lock before "database is locked"
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
 def normalise_url(url: str) -> str:
@@ -56,6 +63,18 @@ def make_engine(url: str, **kwargs) -> Engine:
     def _on_begin(conn: Connection):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN DEFERRED")
         conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
+        conn.info[_RESTARTED] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _first_write(conn: Connection, cursor, statement, _parameters, _context, _executemany):
+        """A write in a transaction that began DEFERRED and has only read: end the read snapshot and begin
+        again with BEGIN IMMEDIATE (waiting for the lock), unless a savepoint is open (it would be lost)."""
+        if (conn.in_transaction() and not conn.in_nested_transaction() and not _began_as_write(conn)
+                and _WRITES.match(statement)):
+            cursor.execute("COMMIT")
+            cursor.execute("BEGIN IMMEDIATE")
+            conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
+            conn.info[_RESTARTED] = True
 
     return engine
 
@@ -65,8 +84,10 @@ def _total_changes(conn: Connection) -> int:
 
 
 def _began_as_write(conn: Connection) -> bool:
-    """The transaction holds (or will take at once) the write lock: begun IMMEDIATE, or it has written."""
-    return bool(conn.get_execution_options().get(WRITE)) or _total_changes(conn) != conn.info.get(_CHANGES_AT_BEGIN)
+    """The transaction holds (or will take at once) the write lock: begun IMMEDIATE, restarted so at its first
+    write, or it has written."""
+    return (bool(conn.get_execution_options().get(WRITE)) or conn.info.get(_RESTARTED, False)
+            or _total_changes(conn) != conn.info.get(_CHANGES_AT_BEGIN))
 
 
 def begin_write(session: Session) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import multiprocessing
+import os
 import re
 import statistics
 import sys
@@ -187,10 +188,11 @@ def main() -> int:
         if sale_latency is None and time.perf_counter() - began > 2:
             sold = time.perf_counter()
             try:
-                status = reader.post(f"/stores/{world['b']}/sale", data={"sku": "BN-CASE", "quantity": "1",
-                                                                        "csrf_token": token}).status_code
+                response = reader.post(f"/stores/{world['b']}/sale",
+                                       data={"sku": "BN-CASE", "quantity": "1", "csrf_token": token})
+                status = f"HTTP {response.status_code}"
             except Exception as exc:  # noqa: BLE001
-                status = type(exc).__name__
+                status = f"{type(exc).__name__}: {str(exc).splitlines()[0][:60]}"
             sale_latency = (time.perf_counter() - sold, status)
         time.sleep(0.05)
     preview_s, status, summary = done.get(timeout=600)
@@ -204,8 +206,9 @@ def main() -> int:
     if FAILED_READS:
         print(f"failed reads: {len(FAILED_READS)} ({FAILED_READS[0]})")
     if sale_latency is not None:
-        print(f"a sale at store B during    : {sale_latency[0] * 1000:7.0f} ms  (HTTP {sale_latency[1]}; waits for "
-              "the write lock only while A's dry run posts its rows; no target)")
+        print(f"a sale at store B during    : {sale_latency[0] * 1000:7.0f} ms  ({sale_latency[1]}; no target: SQLite "
+              "has one writer, so it waits for A's dry run, up to the 30 s busy timeout)")
+    print("load average (1, 5, 15 min): " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     ordered = sorted(during) or [0.0]
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     missed = [name for name, value in (("preview_s", preview_s), ("home_during_max_s", ordered[-1]),

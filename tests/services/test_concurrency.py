@@ -80,10 +80,11 @@ def test_negative_control_read_modify_write_oversells(engine, five_left):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_negative_control_sqlite_writes_outside_a_verb_begin_deferred_and_collide(engine, five_left):
-    """Outside a verb's unit of work a transaction begins DEFERRED (page reads never wait for a writer):
-    twenty read-then-write sales then collide on the upgrade ("database is locked"), which is why every
-    write goes through a verb (BEGIN IMMEDIATE) and the race above holds."""
+def test_writes_outside_a_verb_also_serialise_on_sqlite(engine, five_left):
+    """Outside a verb's unit of work a transaction begins DEFERRED (page reads never wait for a writer); the
+    ledger primitive called that way (a batch job, these test helpers) reads, then writes: its first write
+    ends the read snapshot and begins again with BEGIN IMMEDIATE (retail/db.py), so twenty of them racing
+    for five units still sell exactly five, and none fails with "database is locked"."""
     store_id, _product_id, _staff_id = five_left
 
     def outside_a_verb(session):
@@ -93,4 +94,4 @@ def test_negative_control_sqlite_writes_outside_a_verb_begin_deferred_and_collid
             raise errors.InsufficientStock(sku="locked", location=str(failed.orig), available=0, requested=1) from None
 
     outcomes = race(engine, outside_a_verb)
-    assert any("database is locked" in o for o in outcomes)
+    assert outcomes.count("sold") == 5 and not any("database is locked" in o for o in outcomes)

@@ -227,6 +227,21 @@ def test_a_verb_after_a_stale_read_still_serialises_on_sqlite(engine, world):
         assert check.get(StockBalance, (store_a, case)).on_hand == 15
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_job_that_reads_then_writes_is_not_broken_by_a_sale_meanwhile_on_sqlite(engine, world):
+    """A batch job (the forecast) reads for a long time, then stores its result outside any verb. With reads
+    DEFERRED, a sale committed meanwhile would make its first write fail at once ("database is locked");
+    the first write ends the read snapshot and begins again as a write instead."""
+    store_a, staff = world["a"].id, world["staff"].id
+    with new_session(engine) as job, new_session(engine) as till:
+        assert job.get(StockBalance, (store_a, world["case"].id)).on_hand == 20  # the job's long read
+        sales.sell(till, till.get(User, staff), store_id=store_a, sku="RK-CASE")
+        job.add(PosImport(store_id=store_a, file_sha256="f" * 64, filename="job.csv", rows=0))
+        job.commit()
+    with new_session(engine) as check:
+        assert check.execute(select(func.count()).select_from(PosImport)).scalar_one() == 1
+
+
 # -- item 14: staged files -----------------------------------------------------------------------------------
 
 def staged(session) -> list[tuple]:
@@ -252,7 +267,8 @@ def test_a_file_with_errors_is_not_staged(session, world):
     assert preview.errors and not preview.staged and staged(session) == []
 
 
-@pytest.mark.parametrize("file_sha256", ["", "0" * 64, "not-a-hash", "A" * 64, "x" * 10_000, None, 7])
+@pytest.mark.parametrize("file_sha256", ["", "0" * 64, "not-a-hash", "A" * 64, pytest.param("x" * 10_000, id="10k"),
+                                         None, 7])
 def test_confirming_a_hash_that_is_not_staged_is_refused(session, world, file_sha256):
     with pytest.raises(errors.StagedFileMissing):
         pos_import.confirm(session, world["staff"], store_id=world["a"].id, file_sha256=file_sha256)
