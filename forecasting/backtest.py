@@ -32,7 +32,14 @@ from forecasting.classify import demand_classes
 from forecasting.core import forecast
 from forecasting.distribution import count_quantiles, excess_dispersion
 from forecasting.history import History
-from forecasting.validation import check_products, check_sales, check_stores, quantile_columns
+from forecasting.panel import carried_rows, stocked_windows
+from forecasting.validation import (
+    check_assortment,
+    check_products,
+    check_sales,
+    check_stores,
+    quantile_columns,
+)
 
 LEVELS = {"store_sku": ["store", "sku"], "sku_province": ["sku", "province"], "sku_network": ["sku"],
           "brand_network": ["brand"]}
@@ -51,6 +58,8 @@ def read_table(data: Path, name: str) -> pd.DataFrame:
 def load_world(data: str | Path):
     data = Path(data)
     sales = check_sales(read_table(data, "sales"))
+    if any((data / f"assortment{suffix}").exists() for suffix in (".parquet", ".csv")):
+        sales = carried_rows(sales, check_assortment(read_table(data, "assortment")))  # a row per carried week
     return sales, check_products(read_table(data, "products")), check_stores(read_table(data, "stores"))
 
 
@@ -68,11 +77,15 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     if baseline_names is not None:
         baselines = {k: v for k, v in baselines.items() if k in baseline_names}
     rows, class_rows, examples, choices = [], [], None, {}
+    carried = stocked_windows(sales).set_index(["store", "sku"])
     for win in windows(sales, products, stores, folds=folds, horizon=horizon):
         fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
         hist, act, revenue = win.history, win.actual, win.revenue
-        ours = forecast(sales, horizon, quantiles, products, stores, assortment=sub[["store", "sku"]],
-                        progress=progress, start=weeks[origin], holidays=holidays, **(options or {}))
+        # The weeks every pair was carried (its first to last week with stock), this fold's pairs first.
+        others = carried[~carried.index.isin(pd.MultiIndex.from_frame(sub[["store", "sku"]]))].reset_index()
+        ours = forecast(sales, horizon, quantiles, products, stores, progress=progress, start=weeks[origin],
+                        assortment=pd.concat([sub[["store", "sku"]].join(carried, on=["store", "sku"]), others]),
+                        holidays=holidays, **(options or {})).iloc[: len(sub) * horizon]
         choices[str(weeks[origin].date())] = ours.attrs.get("choice")
         for level, keys in LEVELS.items():
             codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
@@ -135,7 +148,8 @@ def windows(sales, products, stores, *, folds=4, horizon=13):
     row_week = ((sales["week"] - weeks[0]) // pd.Timedelta(weeks=1)).to_numpy()
     dense = np.zeros((len(pairs), len(weeks)), dtype=np.float32)
     dense[row_pair, row_week] = sales["units"].to_numpy()
-    present = sparse.csr_matrix((np.ones(len(row_pair)), (row_pair, row_week)), shape=dense.shape)
+    stocked = ((sales["units"] > 0) | (sales["in_stock"] > 0)).to_numpy(float)  # ranged: weeks with stock
+    present = sparse.csr_matrix((stocked, (row_pair, row_week)), shape=dense.shape)
     attrs = pairs.join(products[["brand", "list_price"]], on="sku").join(stores[["province"]], on="store")
     price = attrs["list_price"].fillna(attrs["list_price"].median()).to_numpy()
     for fold in range(folds, 0, -1):

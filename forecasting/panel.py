@@ -300,3 +300,26 @@ def carried_rows(sales: pd.DataFrame, assortment: pd.DataFrame) -> pd.DataFrame:
     key = codes(out["store"], stores) * n_skus + codes(out["sku"], skus)
     order = np.lexsort((out["week"].to_numpy(), key))
     return out.take(order).reset_index(drop=True)
+
+
+def stocked_windows(sales: pd.DataFrame) -> pd.DataFrame:
+    """store, sku, start, end: each pair's first and last week with a sale or stock on hand.
+
+    The carried weeks of a frame written the old way (a row for every week with stock, none
+    for the weeks without), for readers of such frames that must now say them.
+    """
+    stocked = sales[(sales["units"].to_numpy() > 0) | (sales["in_stock"].to_numpy() > 0)]
+    store, stores = pd.factorize(stocked["store"], sort=True)
+    sku, skus = pd.factorize(stocked["sku"], sort=True)
+    key = store.astype(np.int64) * max(len(skus), 1) + sku
+    day = stocked["week"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    pairs, slot = np.unique(key, return_inverse=True)
+    first = np.full(len(pairs), np.iinfo(np.int64).max)
+    last = np.full(len(pairs), np.iinfo(np.int64).min)
+    np.minimum.at(first, slot, day)
+    np.maximum.at(last, slot, day)
+    return pd.DataFrame({
+        "store": stores[pairs // max(len(skus), 1)], "sku": skus[pairs % max(len(skus), 1)],
+        "start": first.astype("datetime64[D]").astype("datetime64[ns]"),
+        "end": last.astype("datetime64[D]").astype("datetime64[ns]"),
+    })

@@ -17,6 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from forecasting import calendar, forecast
+from forecasting.panel import stocked_windows
 from forecasting.replenishment.cover import matrix_cover
 from forecasting.simulation.world import LEAD, REVIEW, SHELF_WEEKS, World
 
@@ -46,9 +47,14 @@ def _forecast_origin(o: int):
     history = sales[(sales["week"] < origin) & (sales["week"] >= origin - pd.Timedelta(weeks=HISTORY_WEEKS))]
     live = np.flatnonzero(world.active[:, o:o + horizon].any(1))
     assortment = pd.DataFrame({"store": world.store[live], "sku": world.sku[live]})
+    # The weeks each pair was carried in the history (first to last week with stock), live cells first;
+    # a live cell without stock in the history starts at the origin.
+    carried = stocked_windows(history).set_index(["store", "sku"])
+    others = carried[~carried.index.isin(pd.MultiIndex.from_frame(assortment))].reset_index()
+    assortment = assortment.join(carried, on=["store", "sku"]).fillna({"start": origin, "end": origin})
     fc = forecast(history, horizon=horizon, products=world.products.set_index("sku"),
-                  stores=world.stores.set_index("store"), assortment=assortment, start=origin,
-                  quantiles=(0.5,), holidays=holidays)  # the policy uses the mean and the spread
+                  stores=world.stores.set_index("store"), assortment=pd.concat([assortment, others]), start=origin,
+                  quantiles=(0.5,), holidays=holidays).iloc[: len(live) * horizon]  # the policy uses the mean, spread
     spread = fc.attrs.get("dispersion") or {"store": 0.3, "sku": [0.05]}
     key = pd.MultiIndex.from_arrays([world.store, world.sku])
     rows = key.get_indexer(pd.MultiIndex.from_frame(fc[["store", "sku"]].iloc[::horizon]))

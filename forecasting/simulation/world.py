@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.panel import carried_rows
+from forecasting.validation import check_assortment, check_sales
+
 WEEKS = 52
 TRAILING = 26  # weeks of sales a min/max rule averages
 LEAD, REVIEW = 1, 1
@@ -45,6 +48,8 @@ def load(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             raise SystemExit(f"{path} is missing: write DIR with `flask --app wsgi demo export DIR`")
         frames.append(pd.read_parquet(path))
     sales, products, stores = frames
+    if (data / "assortment.parquet").exists():  # the contract's sparse frame: write every carried week out
+        sales = carried_rows(check_sales(sales), check_assortment(pd.read_parquet(data / "assortment.parquet")))
     for col in ("store", "sku"):
         sales[col] = sales[col].astype(str)
     products["sku"] = products["sku"].astype(str)
@@ -56,7 +61,9 @@ def build_world(sales, products, stores, *, weeks: int = WEEKS, seed: int = 7) -
     last = sales["week"].max()
     start = last - pd.Timedelta(weeks=weeks - 1)
     grid = pd.date_range(start, periods=weeks, freq="7D")
-    window = sales[sales["week"] >= start]
+    # The weeks with stock (or a sale): a whole week out of stock (in_stock 0) does not start or end a cell.
+    stocked = ((sales["units"] > 0) | (sales["in_stock"] > 0)) if "in_stock" in sales else True
+    window = sales[(sales["week"] >= start) & stocked]
     cells = window[["store", "sku"]].drop_duplicates().sort_values(["store", "sku"]).reset_index(drop=True)
     key = pd.MultiIndex.from_frame(cells)
     row = key.get_indexer(pd.MultiIndex.from_frame(window[["store", "sku"]]))

@@ -4,6 +4,10 @@ One path for every reader (the `demo export` command, the forecast run, the simu
 the ledger is read once with plain SQL and turned into frames by `export_frames`, the same
 code that serves the generated demo world, so a world exported from the database and the world as
 generated give the same files. Weeks follow the one week rule of `retail.services.weekly_sales`.
+
+The sales frame follows the library's contract (docs/forecasting.md): a row only for the weeks
+that say something (a sale, a stockout, a missed sale), and `assortment` with the weeks each
+store carried each SKU (start, end), so a carried week without a row sold nothing in stock.
 """
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from retail.models import Brand, Location, Movement, Product
+from retail.models import Brand, Location, MissedSale, Movement, Product
 from retail.services.verbs import job
-from retail.services.weekly_sales import weekly_sales
+from retail.services.weekly_sales import forecast_input, weekly_missed, weekly_sales
 
 
 @job
@@ -40,6 +44,9 @@ def read_world(engine: Engine) -> SimpleNamespace:
         movements = pd.DataFrame(c.execute(select(
             Movement.ts, Movement.location_id, Movement.product_id, Movement.kind, Movement.quantity)).all(),
             columns=["ts", "location_id", "product_id", "kind", "quantity"])
+        missed = pd.DataFrame(c.execute(select(
+            MissedSale.ts, MissedSale.store_id, MissedSale.product_id, MissedSale.quantity)).all(),
+            columns=["ts", "location_id", "product_id", "quantity"])
     products["brand_code"] = products["brand_id"].map(brands.set_index("id")["code"])
     for column in ("list_price_cny", "wholesale_cost_cny"):
         products[column] = products[column].astype(float)
@@ -52,15 +59,21 @@ def read_world(engine: Engine) -> SimpleNamespace:
         "sku": movements["product_id"].map(products.set_index("id")["sku"]),
         "kind": movements["kind"], "quantity": movements["quantity"].astype("int64"),
     })
+    sku_of = products.set_index("id")["sku"]
+    missed = pd.DataFrame({
+        "ts": pd.to_datetime(missed["ts"], utc=True), "location": missed["location_id"].map(code_of),
+        "sku": missed["product_id"].map(sku_of), "quantity": missed["quantity"].astype("int64"),
+    })
     return SimpleNamespace(brands=brands, products=products, stores=stores.reset_index(drop=True),
-                           movements=movements)
+                           movements=movements, missed=missed)
 
 
 def export_frames(world) -> dict[str, pd.DataFrame]:
-    """The three frames the forecasting library reads: sales, products and stores.
+    """The frames the forecasting library reads: sales, assortment, products and stores.
 
-    `world` holds brands, products, stores and movements in the generator's column names: the
-    generated demo world, or the database as `read_world` returns it.
+    `world` holds brands, products, stores and movements (and optionally missed sales: ts,
+    location, sku, quantity) in the generator's column names: the generated demo world, or the
+    database as `read_world` returns it. sales and assortment are `weekly_sales.forecast_input`.
     """
     brands = world.brands.set_index("code")
     p = world.products
@@ -83,18 +96,21 @@ def export_frames(world) -> dict[str, pd.DataFrame]:
         "market": s["market"], "currency": s["currency"], "size_class": s["size_class"],
         "partnership": s["partnership"], "dc": s["dc_code"],
     })
-    return {"sales": weekly_sales(world.movements, world.stores), "products": products, "stores": stores}
+    missed = getattr(world, "missed", None)
+    sales, assortment = forecast_input(weekly_sales(world.movements, world.stores),
+                                       weekly_missed(missed, world.stores) if missed is not None else None)
+    return {"sales": sales, "assortment": assortment, "products": products, "stores": stores}
 
 
 @job
 def forecasting_frames(engine: Engine) -> dict[str, pd.DataFrame]:
-    """sales, products and stores frames in the forecasting library's contract."""
+    """sales, assortment, products and stores frames in the forecasting library's contract."""
     return export_frames(read_world(engine))
 
 
 @job
 def export_database(engine: Engine, directory: Path) -> dict[str, int]:
-    """Write sales.parquet, products.parquet and stores.parquet; returns rows written per file."""
+    """Write sales, assortment, products and stores .parquet; returns rows written per file."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = {}

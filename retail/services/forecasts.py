@@ -1,5 +1,8 @@
 """Forecast runs: weekly sales read from the stock ledger, `forecasting.forecast`, compact storage.
 
+The input follows the library's contract (`weekly_sales.forecast_input`): the weeks that say
+something (a sale, a stockout, a missed sale) and the weeks each store carried each SKU.
+
 One row per store x SKU holds the horizon's weekly means and quantiles (JSON lists), bulk
 inserted; a run for a start week that already exists is returned, not repeated.
 """
@@ -15,10 +18,25 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 import forecasting
-from retail.models import Brand, ForecastRun, ForecastSeries, Location, LocationKind, Movement, Product
+from retail.models import (
+    Brand,
+    ForecastRun,
+    ForecastSeries,
+    Location,
+    LocationKind,
+    MissedSale,
+    Movement,
+    Product,
+)
 from retail.services import audit
 from retail.services.verbs import job, query
-from retail.services.weekly_sales import DEFAULT_TIMEZONE, SALES_COLUMNS, week_start
+from retail.services.weekly_sales import (
+    DEFAULT_TIMEZONE,
+    SALES_COLUMNS,
+    forecast_input,
+    week_start,
+    weekly_missed,
+)
 from retail.services.weekly_sales import weekly_sales as ledger_weekly_sales
 
 BATCH = 5000
@@ -64,6 +82,17 @@ def weekly_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
     return ledger_weekly_sales(movements, stores.rename(columns={"store": "code"}))
 
 
+@query
+def missed_sales(session: Session, stores: pd.DataFrame) -> pd.DataFrame:
+    """store, sku, week, missed: the missed sales recorded at the stores, by the store's local week."""
+    rows = session.execute(
+        select(MissedSale.ts, Location.code.label("location"), Product.sku, MissedSale.quantity)
+        .join(Location, Location.id == MissedSale.store_id).join(Product, Product.id == MissedSale.product_id)
+    ).all()
+    return weekly_missed(pd.DataFrame(rows, columns=["ts", "location", "sku", "quantity"]),
+                         stores.rename(columns={"store": "code"}))
+
+
 @job
 def run_forecast(
     session: Session, *, start: date | None = None, horizon: int = 13, actor_id: int | None = None,
@@ -84,8 +113,11 @@ def run_forecast(
     if existing is not None:
         return existing
     began = time.perf_counter()
+    # The contract: rows only for weeks that say something, the carried weeks in the assortment.
+    sales, assortment = forecast_input(sales, missed_sales(session, stores))
     frame = forecasting.forecast(sales, horizon=horizon, quantiles=QUANTILES, products=products.set_index("sku"),
-                                 stores=stores.set_index("store"), start=pd.Timestamp(start), progress=progress)
+                                 stores=stores.set_index("store"), assortment=assortment, start=pd.Timestamp(start),
+                                 progress=progress)
     run = ForecastRun(start_week=start, horizon=horizon, quantiles=list(QUANTILES),
                       dispersion=frame.attrs.get("dispersion"))
     session.add(run)

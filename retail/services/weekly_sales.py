@@ -8,6 +8,12 @@ on a Sunday in Shanghai (15:30 UTC) belongs to the week that ends that Sunday ev
 
 Pure pandas and numpy: `weekly_sales` serves both the generated demo world and a ledger read
 from the database, so it relies on nothing but the columns ts, location, sku, kind and quantity.
+
+`forecast_input` turns its frame (a row for every week with stock) into the forecasting
+library's contract (docs/forecasting.md): rows only for the weeks that say something (a sale,
+a stockout, a missed sale) and an assortment with the weeks each store carried each SKU; a
+carried week without a row sold nothing in stock. `weekly_missed` counts the missed sales
+(`missed_sale`: a customer asked, the shelf was empty) by the same week rule.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import pandas as pd
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SALES_COLUMNS = ["store", "sku", "week", "units", "in_stock"]
+INPUT_COLUMNS = [*SALES_COLUMNS, "missed"]
+ASSORTMENT_COLUMNS = ["store", "sku", "start", "end"]
 CHUNKS = 16
 
 
@@ -174,3 +182,70 @@ def _empty() -> pd.DataFrame:
         "week": np.array([], dtype="datetime64[ns]"), "units": np.array([], dtype=np.int64),
         "in_stock": np.array([], dtype=float),
     })
+
+
+def weekly_missed(missed: pd.DataFrame, stores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Missed sales (columns ts, location, sku, quantity) summed per store, SKU and local week: store, sku, week, missed."""
+    if missed is None or missed.empty:
+        return pd.DataFrame({"store": pd.array([], dtype="str"), "sku": pd.array([], dtype="str"),
+                             "week": np.array([], dtype="datetime64[ns]"), "missed": np.array([], dtype=np.int64)})
+    missed = missed.reset_index(drop=True)
+    ts = pd.to_datetime(missed["ts"], utc=True)
+    tz_of = stores.set_index("code")["timezone"] if stores is not None and "timezone" in stores else None
+    timezone = (missed["location"].map(tz_of).fillna(DEFAULT_TIMEZONE) if tz_of is not None
+                else pd.Series(DEFAULT_TIMEZONE, index=missed.index))
+    week = (_week(_local_days(ts, timezone)) * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]")
+    frame = pd.DataFrame({"store": missed["location"].astype(str).to_numpy(), "sku": missed["sku"].astype(str).to_numpy(),
+                          "week": week, "missed": missed["quantity"].to_numpy(np.int64)})
+    return frame.groupby(["store", "sku", "week"], as_index=False, sort=True)["missed"].sum()
+
+
+def forecast_input(weekly: pd.DataFrame, missed: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forecasting contract from `weekly_sales`' frame (and `weekly_missed`'s): (sales, assortment).
+
+    assortment: store, sku, start, end: the first and last week the store had the SKU on hand
+    (or recorded a missed sale of it); the store carried it in between. sales: store, sku, week,
+    units, in_stock, missed, only for the carried weeks that were not a plain week in stock:
+    a sale, part of the week out of stock, a whole week out of stock between two weeks with
+    stock (in_stock 0: `weekly_sales` has no row for it), or a missed sale. Every other carried
+    week sold nothing with the SKU in stock, which the contract reads from the missing row.
+    """
+    frame = weekly[SALES_COLUMNS].copy()
+    frame["missed"] = 0
+    if missed is not None and len(missed):
+        frame = frame.merge(missed[["store", "sku", "week", "missed"]], on=["store", "sku", "week"], how="outer",
+                            suffixes=("_none", ""))
+        frame = frame.drop(columns="missed_none")
+        frame["units"] = frame["units"].fillna(0).astype(np.int64)
+        frame["in_stock"] = frame["in_stock"].fillna(0.0)  # a missed sale in a week without stock
+        frame["missed"] = frame["missed"].fillna(0).astype(np.int64)
+        frame = frame.sort_values(["store", "sku", "week"], kind="stable").reset_index(drop=True)
+    if frame.empty:
+        sales = frame[INPUT_COLUMNS].reset_index(drop=True)
+        empty_week = np.array([], dtype="datetime64[ns]")
+        return sales, pd.DataFrame({"store": sales["store"], "sku": sales["sku"], "start": empty_week, "end": empty_week})
+    # Ordered by (store, sku, week): pairs are runs of rows.
+    store, sku = frame["store"].to_numpy(), frame["sku"].to_numpy()
+    pair_start = np.ones(len(frame), bool)
+    pair_start[1:] = (store[1:] != store[:-1]) | (sku[1:] != sku[:-1])
+    first = np.nonzero(pair_start)[0]
+    last = np.append(first[1:], len(frame)) - 1
+    week = frame["week"].to_numpy()
+    assortment = pd.DataFrame({"store": frame["store"].to_numpy()[first], "sku": frame["sku"].to_numpy()[first],
+                               "start": week[first], "end": week[last]})
+    # Whole weeks out of stock between two rows of a pair: in_stock 0, or they would read as weeks in stock.
+    week_no = (week.astype("datetime64[D]").astype(np.int64) + 3) // 7
+    gap = np.zeros(len(frame), np.int64)
+    gap[:-1] = week_no[1:] - week_no[:-1] - 1
+    gap[last] = 0
+    rep = np.repeat(np.arange(len(frame)), gap)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(gap) - gap, gap) + 1
+    gaps = pd.DataFrame({
+        "store": frame["store"].to_numpy()[rep], "sku": frame["sku"].to_numpy()[rep],
+        "week": ((week_no[rep] + offset) * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]"),
+        "units": np.zeros(len(rep), np.int64), "in_stock": np.zeros(len(rep)), "missed": np.zeros(len(rep), np.int64),
+    })
+    said = (frame["units"].to_numpy() > 0) | (frame["in_stock"].to_numpy() < 1.0) | (frame["missed"].to_numpy() > 0)
+    sales = pd.concat([frame.loc[said, INPUT_COLUMNS], gaps], ignore_index=True)
+    sales = sales.sort_values(["store", "sku", "week"], kind="stable").reset_index(drop=True)
+    return sales, assortment

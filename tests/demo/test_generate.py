@@ -206,7 +206,8 @@ def test_weekly_sales_counts_days_in_stock_and_starts_at_first_delivery():
 
 def test_export_frames_gives_the_forecasting_inputs(world):
     frames = export_frames(world)
-    assert list(frames["sales"].columns) == ["store", "sku", "week", "units", "in_stock"]
+    assert list(frames["sales"].columns) == ["store", "sku", "week", "units", "in_stock", "missed"]
+    assert list(frames["assortment"].columns) == ["store", "sku", "start", "end"]
     assert list(frames["products"].columns) == [
         "sku", "brand", "category", "launch_date", "eol_date", "list_price", "unit_cost", "currency",
         "pack_size", "lead_time_weeks", "moq"]
@@ -230,3 +231,23 @@ def test_full_world_sells_about_30000_units_a_year():
     print(per_year.to_dict())
     assert 27_000 <= per_year[2024] <= 33_000
     assert 27_000 <= per_year[2025] <= 33_000
+
+
+def test_the_export_writes_only_the_weeks_that_say_something_and_the_weeks_carried(world):
+    """The contract's frame (issue 11): no zero rows in stock, a window per pair; written back out
+    as a row per carried week it is `weekly_sales` again, plus in_stock 0 for whole weeks without stock."""
+    from forecasting.panel import carried_rows
+    from forecasting.validation import check_assortment, check_sales
+
+    dense = weekly_sales(world.movements, world.stores)
+    frames = export_frames(world)
+    sales, assortment = frames["sales"], frames["assortment"]
+    assert len(sales) < len(dense) / 5
+    said = (sales["units"] > 0) | (sales["in_stock"] < 1) | (sales["missed"] > 0)
+    assert said.all()
+    assert sales["units"].sum() == dense["units"].sum()
+    assert not assortment.duplicated(["store", "sku"]).any() and (assortment["start"] <= assortment["end"]).all()
+    back = carried_rows(check_sales(sales), check_assortment(assortment))
+    back = back[(back["units"] > 0) | (back["in_stock"] > 0)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(back[["store", "sku", "week", "units", "in_stock"]].astype({"store": str, "sku": str}),
+                                  dense.astype({"store": str, "sku": str, "units": float}), check_dtype=False)

@@ -13,9 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retail.models import Movement
+from retail.models import MissedSale, Movement
 from retail.services import exports, forecasts, sales
-from retail.services.weekly_sales import local_midnight, week_start, weekly_sales
+from retail.services.weekly_sales import (
+    forecast_input,
+    local_midnight,
+    week_start,
+    weekly_missed,
+    weekly_sales,
+)
 from tests.factories import small_world
 
 SUNDAY_2330_SHANGHAI = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
@@ -98,3 +104,41 @@ def test_the_chart_window_starts_at_local_midnight_of_its_first_monday(session, 
     chart = sales.weekly_units(session, store_id=sold_around_midnight["a"].id, as_of=as_of)
     assert chart[0] == (WEEK_OF_THAT_SUNDAY, 2) and chart[1] == (NEXT_WEEK, 3)
     assert sum(units for _, units in chart) == 5
+
+
+def test_the_forecast_input_writes_no_zero_rows_and_says_the_weeks_carried():
+    """issue 11: rows only for a sale, a stockout or a missed sale; whole weeks without stock
+    between two weeks with stock become in_stock 0 rows; the assortment holds the weeks carried."""
+    ts = pd.to_datetime(["2024-01-03 01:00", "2024-01-05 05:00",  # Wed delivery, sold out Fri
+                         "2024-01-24 01:00",  # redelivered Wed, two weeks later
+                         "2024-02-04 12:00"], utc=True)  # the ledger's last day (at the DC)
+    movements = pd.DataFrame({"ts": ts, "location": ["S0001", "S0001", "S0001", "DC-SH"], "sku": "A",
+                              "kind": ["transfer_in", "sale", "transfer_in", "receipt"], "quantity": [2, -2, 1, 5]})
+    stores = pd.DataFrame({"code": ["S0001"], "timezone": ["Asia/Shanghai"]})
+    dense = weekly_sales(movements, stores)
+    assert list(dense["week"].dt.strftime("%m-%d")) == ["01-01", "01-22", "01-29"]  # weeks with stock
+    missed = weekly_missed(pd.DataFrame({"ts": pd.to_datetime(["2024-01-10 03:00"], utc=True), "location": ["S0001"],
+                                         "sku": ["A"], "quantity": [1]}), stores)
+    sales, assortment = forecast_input(dense, missed)
+    assert list(sales.columns) == ["store", "sku", "week", "units", "in_stock", "missed"]
+    got = [(w.strftime("%m-%d"), u, round(s, 4), m) for w, u, s, m in
+           zip(sales["week"], sales["units"], sales["in_stock"], sales["missed"], strict=True)]
+    assert got == [("01-01", 2, round(3 / 7, 4), 0), ("01-08", 0, 0.0, 1), ("01-15", 0, 0.0, 0),
+                   ("01-22", 0, round(5 / 7, 4), 0)]  # 01-29, in stock all week without a sale: no row
+    assert assortment.to_dict("records") == [{"store": "S0001", "sku": "A", "start": pd.Timestamp("2024-01-01"),
+                                              "end": pd.Timestamp("2024-01-29")}]
+
+
+def test_missed_sales_reach_the_export_and_the_forecast_input_by_the_week_rule(engine, session, sold_around_midnight):
+    store, case = sold_around_midnight["a"], sold_around_midnight["case"]
+    session.add(MissedSale(ts=MONDAY_0030_SHANGHAI, store_id=store.id, product_id=case.id, quantity=2))
+    session.commit()
+    frames = exports.forecasting_frames(engine)
+    rows = frames["sales"][(frames["sales"]["store"] == "S0001") & (frames["sales"]["sku"] == "RK-CASE")]
+    assert {pd.Timestamp(w).date(): m for w, m in zip(rows["week"], rows["missed"], strict=True) if m} == {NEXT_WEEK: 2}
+    carried = frames["assortment"][frames["assortment"]["sku"] == "RK-CASE"]
+    assert carried["start"].min().date() == date(2026, 11, 2)  # the week of the delivery
+    _, stores = forecasts.master_frames(session)
+    weekly = forecasts.missed_sales(session, stores)
+    assert weekly[["store", "sku", "missed"]].to_dict("records") == [{"store": "S0001", "sku": "RK-CASE", "missed": 2}]
+    assert pd.Timestamp(weekly["week"].iloc[0]).date() == NEXT_WEEK
