@@ -61,3 +61,16 @@ def test_backtest_wide_scores_ours_and_the_baselines(tmp_path, capsys):
     ours = table[(table["level"] == "store_sku") & (table["method"] == "ours")].iloc[0]
     assert np.isfinite(ours[["wmsse", "wspl", "bias"]].astype(float)).all()
     assert (out / "backtest.png").stat().st_size > 0
+
+
+def test_backtest_wide_prints_the_model_choice_of_each_origin(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    path = tmp_path / "parts.csv"
+    write_wide(path, rng.poisson(rng.gamma(0.8, 1.0, 40)[:, None] * np.ones((1, 40))))
+    args = ["--wide", str(path), "--horizon", "6", "--out", str(tmp_path / "out"), "--no-baselines"]
+    assert backtest.main([*args, "--method", "auto"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("model choice at ")]
+    assert len(lines) == 2 and all("pooled " in x and "(" in x for x in lines)
+    assert backtest.main(args) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("model choice at ")]
+    assert len(lines) == 2 and all(x.endswith(": lifecycle") for x in lines)
