@@ -31,6 +31,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -395,14 +396,34 @@ class _ImportedMeanwhile(Exception):
     """Another file, confirmed at the same moment, landed this row first."""
 
 
+class FileTooSlow(errors.DomainError):
+    """SQLite has one writer: a file whose rows take longer than `SQLITE_LOCK_BUDGET` to post would make every
+    other store's sale wait past the busy timeout and fail. The file is refused whole, with the size to
+    split it into."""
+
+    code = "pos_file_too_slow"
+    message = "The file takes too long to check in one go here ({done} of {rows} rows): split it into files of about {split} rows."
+
+
+# The longest a file may hold SQLite's write lock (a preview's dry run or an import): well under the busy timeout
+# (retail/db.BUSY_TIMEOUT_MS, 30 s), so that other writers wait for it rather than fail. PostgreSQL locks rows,
+# not the database: no budget there.
+SQLITE_LOCK_BUDGET = 15.0
+
+
 def _post(session: Session, store: Location, rows: list[PosRow], actor: User,
           import_id: int | None = None) -> tuple[list[RowError], int]:
     """Post every row through the verbs, each in a savepoint inside the file's transaction; the refusals,
     by row, and how many rows another file landed meanwhile. Returns name their sale by the serials or by
     the receipt (the sale's reference here). With `import_id` (a real import), each row first records its
-    fingerprint: a row recorded meanwhile by a concurrent import (the unique index) is skipped."""
+    fingerprint: a row recorded meanwhile by a concurrent import (the unique index) is skipped. On SQLite the
+    rows must be posted within `SQLITE_LOCK_BUDGET` (FileTooSlow otherwise, nothing written)."""
     problems, skipped = [], 0
-    for row in sorted(rows, key=lambda r: (r.sold_at, r.row_number)):
+    budget = SQLITE_LOCK_BUDGET if session.get_bind().dialect.name == "sqlite" else None
+    began = monotonic()
+    for done, row in enumerate(sorted(rows, key=lambda r: (r.sold_at, r.row_number))):
+        if budget is not None and done and monotonic() - began > budget:
+            raise FileTooSlow(done=done, rows=len(rows), split=max(100, done // 100 * 100 // 2))
         try:
             with session.begin_nested():
                 if import_id is not None:

@@ -49,6 +49,8 @@ MESSAGES = {
     "empty_file": N_("The file has no rows."),
     "unreadable_file": N_("The file cannot be read: save it as CSV (UTF-8 or GBK) or XLSX."),
     "duplicate_row": N_("This row repeats row %(first)s."),
+    "pos_file_too_slow": N_("The file takes too long to check in one go here (%(done)s of %(rows)s rows): split it "
+                            "into files of about %(split)s rows and upload them one by one. Nothing was imported."),
     "invalid_pos_file": N_("The file has %(count)s invalid row(s): nothing was imported. Correct them and "
                            "upload the file again."),
     # Bounded input (retail/parsing.py) and bounded POS files
