@@ -282,7 +282,7 @@ def money(value, *, field: str = "price", default: Decimal | None = None, requir
     if isinstance(value, bool):
         raise refuse()
     if isinstance(value, int):
-        if not 0 <= value <= MAX_MONEY:
+        if value.bit_length() > 64 or not 0 <= value <= MAX_MONEY:  # never a Decimal of a huge int
             raise refuse()
         return Decimal(value).quantize(Decimal("0.01"))
     if isinstance(value, float):
