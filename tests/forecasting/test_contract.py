@@ -226,3 +226,24 @@ def test_validation_refuses_bad_missed_and_bad_windows():
     with pytest.raises(ValueError, match="more than one row"):
         forecasting.forecast(sales, horizon=1, assortment=pd.DataFrame(
             {"store": ["S1", "S1"], "sku": ["A", "A"], "start": [weeks(5)[0], weeks(5)[2]]}))
+
+
+def test_the_backtest_scores_a_sparse_export_with_its_assortment_as_the_frame_with_every_week(tmp_path):
+    from forecasting import backtest
+    from forecasting.panel import stocked_windows
+    from tests.forecasting.synthetic import demo_like
+
+    sales, products, stores = demo_like(n_stores=40, n_skus=8, seed=2)  # a row for every carried week
+    tables = []
+    for name, frame in (("dense", sales), ("sparse", sparse(sales))):
+        data = tmp_path / name
+        data.mkdir()
+        frame.to_parquet(data / "sales.parquet")
+        products.reset_index().to_parquet(data / "products.parquet")
+        stores.reset_index().to_parquet(data / "stores.parquet")
+        if name == "sparse":
+            stocked_windows(sales).to_parquet(data / "assortment.parquet")
+        result = backtest.run(*backtest.load_world(data), folds=2, horizon=4, baseline_names=("zero", "croston_sba"))
+        tables.append(result[0])
+    assert len(sparse(sales)) < len(sales) / 3
+    pd.testing.assert_frame_equal(tables[0], tables[1])
