@@ -53,13 +53,15 @@ def forecast(
         own sales, stockouts and missed sales (`forecasting.panel.carried_windows`).
     holidays: frame (date, kind) or a CSV path; default data/holidays.csv when present.
         Loaded here once and passed to the SKU rate model explicitly.
-    method: the SKU rate model, a `forecasting.methods` MODEL (lifecycle, ets, level).
+    method: the SKU rate model, a `forecasting.methods` MODEL (lifecycle, ets, level, or auto:
+        chosen per demand class by a rolling-origin check before `start`, forecasting.selection).
 
     Returns store, sku, week, mean, p50, p80, p95 (one column per quantile, integers,
     non-decreasing, >= 0). Demand is forecast as if in stock (stockouts are censoring).
     Zero rows in stock (units 0, in_stock 1, no missed) say nothing a missing row does
     not: with or without them the output is the same.
     `frame.attrs["dispersion"]` keeps the spread used, for `forecasting.aggregate`.
+    `frame.attrs["choice"]` records the model used (auto: the pick per group and its scores).
     """
     horizon = validation.check_horizon(horizon)
     quantiles = validation.check_quantiles(quantiles)
