@@ -26,13 +26,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from forecasting import calendar, methods, metrics
+from forecasting import calendar, methods
 from forecasting.aggregate import aggregate
 from forecasting.classify import demand_classes
 from forecasting.core import forecast
-from forecasting.distribution import count_quantiles, excess_dispersion
-from forecasting.history import History
 from forecasting.panel import carried_rows, stocked_windows
+from forecasting.scoring import OURS
+from forecasting.scoring import baseline as _baseline
+from forecasting.scoring import by_class as _by_class
+from forecasting.scoring import score as _score
 from forecasting.validation import (
     check_assortment,
     check_products,
@@ -43,7 +45,6 @@ from forecasting.validation import (
 
 LEVELS = {"store_sku": ["store", "sku"], "sku_province": ["sku", "province"], "sku_network": ["sku"],
           "brand_network": ["brand"]}
-OURS = "ours"
 CLASS_LEVELS = ("store_sku", "sku_network")  # scored by demand class too (backtest_classes.csv)
 
 
@@ -114,18 +115,6 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     return table, _by_class(class_rows), examples
 
 
-def _by_class(rows) -> pd.DataFrame:
-    """Scores by demand class (fold means), with each class's share of the level's weight."""
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame(rows)
-    total = frame.groupby(["level", "method", "fold"])["weight"].transform("sum")
-    frame["weight_share"] = frame["weight"] / total
-    keys = ["level", "class", "method"]
-    out = frame.groupby(keys, sort=False).mean(numeric_only=True).drop(columns=["fold", "weight"]).reset_index()
-    return out[[*keys, "series", "weight_share", "wrmsse", "wmsse", "wspl", "bias"]]
-
-
 @dataclass(frozen=True)
 class Window:
     """One fold: the store x SKU pairs ranged in its test weeks, their history and actuals."""
@@ -177,32 +166,6 @@ def _ours_at(frame, level, keys, labels, products, stores, quantiles, horizon):
     for j, col in enumerate(quantile_columns(quantiles)):
         qs[slot, step, j] = out[col].to_numpy()
     return mean, qs
-
-
-def _baseline(method, history, weeks, horizon, quantiles, holidays):
-    """Mean from the method; spread from its own error on the horizon before the origin."""
-    series = History.from_frame(pd.DataFrame(history, columns=weeks))
-    mean = np.clip(method(series, horizon, holidays=holidays).to_numpy(), 0, None)
-    check = np.clip(method(series.until(max(len(weeks) - horizon, 0)), horizon, holidays=holidays).to_numpy(), 0, None)
-    phi = excess_dispersion(history[:, -horizon:].ravel(), check.ravel())
-    qs = count_quantiles(mean.ravel(), phi, quantiles).reshape(*mean.shape, len(quantiles))
-    return mean, qs
-
-
-def _score(level, method, fold, history, actual, weight, mean, qs, quantiles):
-    row = {
-        "level": level,
-        "method": method,
-        "fold": fold,
-        "wrmsse": metrics.wrmsse(history, actual, mean, weight),
-        "wmsse": metrics.wmsse(history, actual, mean, weight),
-        "wspl": metrics.wspl(history, actual, qs, quantiles, weight),
-        "bias": metrics.bias(actual, mean),
-    }
-    for j, col in enumerate(quantile_columns(quantiles)):
-        below, at_or_below = metrics.calibration(actual, qs[..., j])
-        row[f"{col}_below"], row[f"{col}_at_or_below"] = below, at_or_below
-    return row
 
 
 def plot(examples, path: Path, n: int = 4) -> None:

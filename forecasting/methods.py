@@ -135,7 +135,7 @@ def _level(history: History, horizon: int, *, holidays: pd.DataFrame) -> pd.Data
 def _auto(history: History, horizon: int, *, holidays: pd.DataFrame) -> pd.DataFrame:
     """Per demand class, the candidate (life cycle, level, TSB, SBA, moving average, blends) that
     won a rolling-origin check on the history given; the choice in attrs["choice"]."""
-    return selection.auto(history, horizon, holidays)
+    return selection.auto(history, horizon, holidays, {name: get(name, MODEL) for name in selection.MODELS})
 
 
 # Baselines: units only, the calendar is not used.

@@ -42,11 +42,12 @@ MIN_SERIES = 20
 MARGIN = 0.02
 
 
-def candidate_rates(history: History, horizon: int, holidays: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Every candidate's future rate (series x horizon, per unit of exposure)."""
-    from forecasting import methods  # the registry imports this module
+Models = dict  # name -> the registry's model method (forecasting.methods passes them in: no import cycle)
 
-    out = {name: methods.get(name, methods.MODEL)(history, horizon, holidays=holidays).to_numpy() for name in MODELS}
+
+def candidate_rates(history: History, horizon: int, holidays: pd.DataFrame, models: Models) -> dict[str, np.ndarray]:
+    """Every candidate's future rate (series x horizon, per unit of exposure)."""
+    out = {name: models[name](history, horizon, holidays=holidays).to_numpy() for name in MODELS}
     n_weeks = len(history.weeks)
     factor = holiday_factor(history, holidays, horizon)
     base = history.exposure * factor[None, :n_weeks]
@@ -61,7 +62,7 @@ def candidate_rates(history: History, horizon: int, holidays: pd.DataFrame) -> d
     return out
 
 
-def inner_scores(history: History, horizon: int, holidays: pd.DataFrame, groups: np.ndarray,
+def inner_scores(history: History, horizon: int, holidays: pd.DataFrame, groups: np.ndarray, models: Models,
                  origins: int = INNER_ORIGINS, min_weeks: int = MIN_WEEKS):
     """Per inner origin (latest first): per candidate and group the weighted squared scaled
     error, and per group the weight; and the origins used (week indices). Reads `history` only."""
@@ -74,7 +75,7 @@ def inner_scores(history: History, horizon: int, holidays: pd.DataFrame, groups:
             break
         used.append(end)
         past = history.until(end)
-        rates = candidate_rates(past, horizon, holidays)
+        rates = candidate_rates(past, horizon, holidays, models)
         actual = history.units[:, end : end + horizon]
         exposure = history.exposure[:, end : end + horizon]
         sq, _ = metrics.scales(past.units)
@@ -106,10 +107,10 @@ def _pick(num: list[dict], den: list[dict], keys, default: str = DEFAULT, margin
     return default, scores
 
 
-def choose(history: History, horizon: int, holidays: pd.DataFrame) -> tuple[np.ndarray, dict]:
+def choose(history: History, horizon: int, holidays: pd.DataFrame, models: Models) -> tuple[np.ndarray, dict]:
     """The candidate for each series (array of names) and a record of the choice."""
     groups = demand_classes(history.units)
-    num, den, used = inner_scores(history, horizon, holidays, groups)
+    num, den, used = inner_scores(history, horizon, holidays, groups, models)
     chosen = np.full(len(groups), DEFAULT, dtype=object)
     record = {"by": "demand class", "candidates": list(CANDIDATES), "default": DEFAULT,
               "origins": [str(history.weeks[e].date()) for e in used], "groups": {}}
@@ -137,10 +138,11 @@ def choose(history: History, horizon: int, holidays: pd.DataFrame) -> tuple[np.n
     return chosen, record
 
 
-def auto(history: History, horizon: int, holidays: pd.DataFrame) -> pd.DataFrame:
-    """Each series forecast by the candidate chosen for its group; `attrs["choice"]` records it."""
-    chosen, record = choose(history, horizon, holidays)
-    rates = candidate_rates(history, horizon, holidays)
+def auto(history: History, horizon: int, holidays: pd.DataFrame, models: Models) -> pd.DataFrame:
+    """Each series forecast by the candidate chosen for its group; `attrs["choice"]` records it. `models`:
+    the registry's model methods by name (at least those in MODELS)."""
+    chosen, record = choose(history, horizon, holidays, models)
+    rates = candidate_rates(history, horizon, holidays, models)
     out = np.zeros((len(chosen), horizon))
     for name in np.unique(chosen):
         rows = chosen == name

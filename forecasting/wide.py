@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting import calendar, methods
+from forecasting import calendar, methods, scoring
 from forecasting.classify import demand_classes
 
 WIDE_STORE = "all"
@@ -99,7 +99,6 @@ def run_wide(sales: pd.DataFrame, *, folds: int = 2, horizon: int = 13, quantile
     Returns (table, table by demand class, examples for `backtest.plot`, choices): `choices`
     maps each origin to the model choice `forecast` recorded in its output's attrs (if any).
     """
-    from forecasting import backtest  # the scoring helpers; backtest imports this module lazily
     from forecasting.core import forecast
 
     holidays = no_holidays() if holidays is None else holidays
@@ -126,16 +125,16 @@ def run_wide(sales: pd.DataFrame, *, folds: int = 2, horizon: int = 13, quantile
         t_mean, t_qs = _ours_total(total, horizon, quantiles)
         for level in LEVELS:
             if level == "store_sku":
-                h, a, w, scored = hist, act, weight, {backtest.OURS: (mean, qs)}
+                h, a, w, scored = hist, act, weight, {scoring.OURS: (mean, qs)}
             else:
                 h, a, w = hist.sum(0, keepdims=True), act.sum(0, keepdims=True), np.ones(1)
-                scored = {backtest.OURS: (t_mean, t_qs)}
+                scored = {scoring.OURS: (t_mean, t_qs)}
             for name, method in baselines.items():
                 if method.requires == "statsforecast" and len(h) > 5000:
                     continue
-                scored[name] = backtest._baseline(method, h, weeks[:origin], horizon, quantiles, holidays)
+                scored[name] = scoring.baseline(method, h, weeks[:origin], horizon, quantiles, holidays)
             for name, (m, q) in scored.items():
-                rows.append(backtest._score(level, name, fold, h, a, w, m, q, quantiles))
+                rows.append(scoring.score(level, name, fold, h, a, w, m, q, quantiles))
             if level == "store_sku" and fold == 1:
                 examples = (skus, weeks, h, a, mean, qs, origin)
             if level == "store_sku":
@@ -143,10 +142,10 @@ def run_wide(sales: pd.DataFrame, *, folds: int = 2, horizon: int = 13, quantile
                 for kind in np.unique(kinds[w > 0]):
                     k = kinds == kind
                     for name, (m, q) in scored.items():
-                        row = backtest._score(level, name, fold, h[k], a[k], w[k], m[k], q[k], quantiles)
+                        row = scoring.score(level, name, fold, h[k], a[k], w[k], m[k], q[k], quantiles)
                         class_rows.append({**row, "class": kind, "series": int(k.sum()), "weight": w[k].sum()})
     table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
-    return table.drop(columns="fold").reset_index(), backtest._by_class(class_rows), examples, choices
+    return table.drop(columns="fold").reset_index(), scoring.by_class(class_rows), examples, choices
 
 
 def _ours_matrix(frame: pd.DataFrame, skus: pd.Index, horizon: int, quantiles):

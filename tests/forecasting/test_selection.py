@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 
 import forecasting
-from forecasting import selection
+from forecasting import methods, selection
 from forecasting.history import History
 from tests.forecasting.synthetic import weeks
+
+MODELS = {name: methods.get(name, methods.MODEL) for name in selection.MODELS}
 
 NO_HOLIDAYS = pd.DataFrame({"date": pd.to_datetime([]), "kind": []})
 
@@ -76,8 +78,8 @@ def test_inner_scores_read_only_the_history_given():
     full = History.from_frame(pd.DataFrame(units, columns=weeks(60)))
     cut = History.from_frame(pd.DataFrame(units[:, :40], columns=weeks(40)))
     groups = np.zeros(30, dtype=object)
-    from_full = selection.inner_scores(full.until(40), 6, NO_HOLIDAYS, groups)
-    from_cut = selection.inner_scores(cut, 6, NO_HOLIDAYS, groups)
+    from_full = selection.inner_scores(full.until(40), 6, NO_HOLIDAYS, groups, MODELS)
+    from_cut = selection.inner_scores(cut, 6, NO_HOLIDAYS, groups, MODELS)
     assert from_full == from_cut
     assert all(end + 6 <= 40 for end in from_cut[2])
 
@@ -85,5 +87,5 @@ def test_inner_scores_read_only_the_history_given():
 def test_too_short_a_history_keeps_the_default():
     units = np.random.default_rng(1).poisson(1.0, (25, 10)).astype(float)
     history = History.from_frame(pd.DataFrame(units, columns=weeks(10)))
-    chosen, record = selection.choose(history, 6, NO_HOLIDAYS)
+    chosen, record = selection.choose(history, 6, NO_HOLIDAYS, MODELS)
     assert set(chosen) == {selection.DEFAULT} and record["origins"] == []
