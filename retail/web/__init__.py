@@ -32,8 +32,9 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.store import bp as store_bp
     from retail.web.transfers import bp as transfers_bp
 
-    # Uploads (POS files) up to 8 MB; the confirmation form carries the file back as base64.
-    app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=12 * 1024 * 1024,
+    # Uploads (POS files) up to 8 MB. Previewed files are staged server-side (the confirmation carries only
+    # their hash), so no text field needs more than a few hundred KB: a bigger form is refused at once (413).
+    app.config.update(MAX_CONTENT_LENGTH=8 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=1024 * 1024,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=settings.secure_cookies)
     # Ids in URLs are 1 to 2,147,483,647 (an INTEGER column), at most 10 digits read: anything else is 404.

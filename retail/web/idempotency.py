@@ -73,10 +73,19 @@ def _already_recorded(_exc=None):
     return redirect(_form_page(), code=303)
 
 
+def repeatable(view):
+    """Mark a posting view that changes nothing and may be sent again as it is (a POS file's preview): its
+    key is not recorded, so a reload shows the page again instead of "already recorded"."""
+    view.repeatable = True
+    return view
+
+
 def _take_key():
     """Before the view: a signed-in person's post with a well-formed key is checked and its key handed to
     the verb's transaction."""
     if request.method != "POST" or not current_user.is_authenticated:
+        return None
+    if getattr(current_app.view_functions.get(request.endpoint), "repeatable", False):
         return None
     key = request.form.get(FIELD, "")
     if not _KEY.fullmatch(key):

@@ -14,6 +14,7 @@ from retail.request_db import db_session
 from retail.services import pos_import
 from retail.web.access import me, store_page
 from retail.web.errors import form_page
+from retail.web.idempotency import repeatable
 from retail.web.messages import describe
 
 bp = Blueprint("pos_import", __name__, url_prefix="/stores/<int:store_id>/pos")
@@ -43,6 +44,7 @@ def template(store):
 
 
 @bp.post("/preview")
+@repeatable
 @store_page
 @form_page(_upload_page)
 def preview(store):

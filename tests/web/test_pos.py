@@ -229,3 +229,14 @@ def test_a_long_preview_does_not_block_another_stores_pages(app, world, session)
     assert outcome["response"].status_code == 200, outcome["response"].get_data(as_text=True)[:300]
     assert f"{rows} 行有效数据" in outcome["response"].get_data(as_text=True)
     assert len(latencies) >= 3 and max(latencies) < min(1.5, outcome["seconds"] / 2), (latencies, outcome["seconds"])
+
+
+def test_a_preview_sent_again_with_its_key_shows_the_preview_again(client, world, session):
+    """A preview changes nothing: reloading it (the same one-time key) shows it again, not "already recorded"."""
+    sign_in(client, "staff@a.example.com")
+    data = {"csrf_token": csrf_token(client, "/password"), "idempotency_key": "f" * 32}
+    answers = [client.post(f"/stores/{world['a'].id}/pos/preview", content_type="multipart/form-data",
+                           data={**data, "file": (io.BytesIO(GOOD), "till.csv")}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("2 行有效数据" in a.get_data(as_text=True) for a in answers)
+    assert sales(session) == 0
