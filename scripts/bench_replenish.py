@@ -38,8 +38,12 @@ args = parser.parse_args()
 sales = pd.read_parquet(args.data / "sales.parquet")
 products = pd.read_parquet(args.data / "products.parquet")
 stores = pd.read_parquet(args.data / "stores.parquet")
+# An export lists only the weeks that say something, and the weeks each store carried each SKU apart.
+carried = args.data / "assortment.parquet"
+assortment = pd.read_parquet(carried) if carried.exists() else None
 began = time.perf_counter()
-fc = forecasting.forecast(sales, horizon=13, products=products.set_index("sku"), stores=stores.set_index("store"))
+fc = forecasting.forecast(sales, horizon=13, products=products.set_index("sku"), stores=stores.set_index("store"),
+                          assortment=assortment)
 forecast_s = time.perf_counter() - began
 as_of = fc["week"].min()
 recent = sales[sales["week"] >= as_of - pd.Timedelta(weeks=4)]
