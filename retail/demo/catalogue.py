@@ -43,15 +43,21 @@ def build_brands(reference: pd.DataFrame) -> pd.DataFrame:
     return brands
 
 
-def build_products(catalogue: pd.DataFrame, brands: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Expand the catalogue of models into one row per sellable variant (SKU)."""
+def build_products(
+    catalogue: pd.DataFrame, brands: pd.DataFrame, rng: np.random.Generator, life_scale: float = 1.0,
+) -> pd.DataFrame:
+    """Expand the catalogue of models into one row per sellable variant (SKU).
+
+    `life_scale` multiplies each model's life (launch to end of life, whole months, at least one).
+    """
     by_code = brands.set_index("code")
     rows = []
     item_by_brand: dict[str, int] = {}
     for model in catalogue.itertuples(index=False):
         brand = by_code.loc[model.brand]
         launch = date.fromisoformat(model.launch_date)
-        eol = (pd.Timestamp(launch) + pd.DateOffset(months=int(model.life_months))).date()
+        months = int(model.life_months) if life_scale == 1.0 else max(1, round(int(model.life_months) * life_scale))
+        eol = (pd.Timestamp(launch) + pd.DateOffset(months=months)).date()
         for variant in model.variants.split("|"):
             item = item_by_brand.get(model.brand, 0) + 1
             item_by_brand[model.brand] = item
@@ -78,8 +84,15 @@ def build_products(catalogue: pd.DataFrame, brands: pd.DataFrame, rng: np.random
     return products[PRODUCT_COLUMNS]
 
 
-def daily_seasonality(start: date, days: int, holidays: pd.DataFrame) -> np.ndarray:
-    """Multiplier of demand per day: weekends, festivals, shopping seasons; mean about 1 over a year."""
+def daily_seasonality(start: date, days: int, holidays: pd.DataFrame, strength: float = 1.0) -> np.ndarray:
+    """Multiplier of demand per day: weekends, festivals, shopping seasons; mean about 1 over a year.
+
+    `strength` is an exponent on every holiday multiplier (festivals, gift weeks, the two peaks):
+    1 as designed, 0 none; the weekend pattern stays.
+    """
+    def strong(factor: float) -> float:
+        return factor if strength == 1.0 else factor ** strength
+
     dates = pd.date_range(start, periods=days, freq="D")
     mult = np.ones(days)
     mult *= np.where(dates.day_of_week >= 5, 1.35, 0.93)
@@ -92,23 +105,25 @@ def daily_seasonality(start: date, days: int, holidays: pd.DataFrame) -> np.ndar
     for kind, factor in uplift.items():
         kind_days = kinds.loc[kinds["kind"] == kind, "date"].drop_duplicates()
         pos = index.reindex(kind_days).dropna().to_numpy(dtype=int)
-        mult[pos] *= factor
+        mult[pos] *= strong(factor)
     # Gift season: the three weeks before the Spring Festival holiday.
     cny = kinds.loc[kinds["kind"] == "cny", "date"]
     first_days = cny[cny.diff().dt.days.fillna(99) > 1]
     for first in first_days:
         pos = index.reindex(pd.date_range(first - pd.Timedelta(days=21), first - pd.Timedelta(days=1))).dropna()
-        mult[pos.to_numpy(dtype=int)] *= 1.4
+        mult[pos.to_numpy(dtype=int)] *= strong(1.4)
     # The two festival peaks themselves: 18 June and 11 November.
     peak = (dates.month == 6) & (dates.day == 18) | (dates.month == 11) & (dates.day == 11)
-    mult[peak] *= 2.0
+    mult[peak] *= strong(2.0)
     return mult
 
 
-def launch_curve(days_since_launch: np.ndarray, life_days: np.ndarray, ramp_days: np.ndarray) -> np.ndarray:
-    """Ramp up after launch, peak, decay towards end of life, nothing after it."""
+def launch_curve(
+    days_since_launch: np.ndarray, life_days: np.ndarray, ramp_days: np.ndarray, decline: float = 0.75,
+) -> np.ndarray:
+    """Ramp up after launch, peak, decay towards end of life (by `decline` of the peak), nothing after it."""
     t = days_since_launch.astype(float)
     ramp = np.clip(t / ramp_days, 0.0, 1.0) ** 1.5
     after_peak = np.clip((t - ramp_days) / np.maximum(life_days - ramp_days, 1), 0.0, 1.0)
-    decay = 1.0 - 0.75 * after_peak
+    decay = 1.0 - decline * after_peak
     return np.where((t >= 0) & (t < life_days), ramp * decay, 0.0)

@@ -50,11 +50,16 @@ def sku_days(products: pd.DataFrame, start: date) -> tuple[np.ndarray, np.ndarra
     return launch, eol
 
 
-def curve_matrix(launch: np.ndarray, eol: np.ndarray, days: int, rng: np.random.Generator) -> np.ndarray:
-    """Launch curve per sku (rows) and day (columns)."""
+def curve_matrix(
+    launch: np.ndarray, eol: np.ndarray, days: int, rng: np.random.Generator,
+    ramp_scale: float = 1.0, decline: float = 0.75,
+) -> np.ndarray:
+    """Launch curve per sku (rows) and day (columns); the ramp takes 56-84 days x `ramp_scale`."""
     ramp = rng.integers(56, 85, len(launch))
+    if ramp_scale != 1.0:
+        ramp = np.maximum(np.round(ramp * ramp_scale), 7).astype(int)
     t = np.arange(days)[None, :] - launch[:, None]
-    return launch_curve(t, (eol - launch)[:, None], ramp[:, None])
+    return launch_curve(t, (eol - launch)[:, None], ramp[:, None], decline)
 
 
 def sku_popularity(products: pd.DataFrame, brands: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -99,11 +104,17 @@ def choose_assortment(
     )
 
 
-def draw_promotions(cells: Cells, days: int, rng: np.random.Generator) -> Promotions:
-    """Store x sku promotions of one or two weeks, at most one per cell in each 365-day block."""
+def draw_promotions(
+    cells: Cells, days: int, rng: np.random.Generator,
+    share: float = 0.22, uplift: tuple[float, float] = (1.5, 2.5),
+) -> Promotions:
+    """Store x sku promotions of one or two weeks, at most one per cell in each 365-day block.
+
+    `share` of the cells get one in a block; demand is multiplied by uniform(*uplift) while it runs.
+    """
     parts = []
     for block in range(0, days, 365):
-        has = rng.random(len(cells.store)) < 0.22
+        has = rng.random(len(cells.store)) < share
         idx = np.nonzero(has)[0]
         start = block + rng.integers(0, 351, len(idx))
         length = rng.choice([7, 14], size=len(idx), p=[0.6, 0.4])
@@ -117,7 +128,7 @@ def draw_promotions(cells: Cells, days: int, rng: np.random.Generator) -> Promot
     cell, start, end = cell[keep], start[keep], end[keep]
     return Promotions(
         cell=cell, start=start, end=end,
-        discount=rng.uniform(0.10, 0.20, len(cell)), uplift=rng.uniform(1.5, 2.5, len(cell)),
+        discount=rng.uniform(0.10, 0.20, len(cell)), uplift=rng.uniform(uplift[0], uplift[1], len(cell)),
     )
 
 
@@ -164,3 +175,49 @@ def _hat(x: np.ndarray, knots: np.ndarray, j: int) -> np.ndarray:
     unit = np.zeros(len(knots))
     unit[j] = 1.0
     return np.interp(x, knots, unit)
+
+
+def regional_preference(
+    cells: Cells, store_province: np.ndarray, sku_brand: np.ndarray, sigma: float, rng: np.random.Generator,
+) -> None:
+    """Multiply each cell's demand by a lognormal(0, sigma) taste of its store's province for its brand."""
+    provinces, prov = np.unique(store_province, return_inverse=True)
+    brands, brand = np.unique(sku_brand, return_inverse=True)
+    taste = rng.lognormal(0.0, sigma, (len(provinces), len(brands)))
+    cells.base = cells.base * taste[prov[cells.store], brand[cells.sku]]
+
+
+def weekly_truth(
+    cells: Cells, promos: Promotions, curve: np.ndarray, season: np.ndarray, level: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected demand of every cell and week (day 0 starts week 0): the mean the simulation draws from.
+
+    Each day a live cell's demand is Poisson(rate) customers, and a buying customer takes a second
+    unit with probability PAIR_SHARE (trading.simulate), so its mean is
+    rate + PAIR_SHARE x (1 - exp(-rate)); this sums it over the week, before stockouts censor it.
+    Returns (cell, week, mean) for the cell-weeks with a positive mean.
+    """
+    n_cells = len(cells.store)
+    days = curve.shape[1]
+    mult = np.ones(n_cells)
+    starts = pd.Series(np.arange(len(promos.cell))).groupby(promos.start).agg(list).to_dict()
+    ends = pd.Series(np.arange(len(promos.cell))).groupby(promos.end).agg(list).to_dict()
+    order = np.argsort(cells.demand_start, kind="stable")
+    acc = np.zeros(n_cells)
+    out_cell, out_week, out_mean = [], [], []
+    for d in range(days):
+        for p in starts.get(d, ()):
+            mult[promos.cell[p]] = promos.uplift[p]
+        for p in ends.get(d, ()):
+            mult[promos.cell[p]] = 1.0
+        begun = order[: np.searchsorted(cells.demand_start[order], d, side="right")]
+        live = begun[cells.demand_end[begun] > d]
+        rate = cells.base[live] * (level[d] * season[d]) * curve[cells.sku[live], d] * mult[live]
+        acc[live] += rate + PAIR_SHARE * -np.expm1(-rate)
+        if d % 7 == 6 or d == days - 1:
+            nz = np.nonzero(acc > 0)[0]
+            out_cell.append(nz)
+            out_week.append(np.full(len(nz), d // 7))
+            out_mean.append(acc[nz].copy())
+            acc[:] = 0.0
+    return np.concatenate(out_cell), np.concatenate(out_week), np.concatenate(out_mean)

@@ -51,8 +51,14 @@ class StoreDynamics:
     review_weeks: np.ndarray  # 1: weekly review, 2: fortnightly
 
 
-def build_stores(cities: pd.DataFrame, n_stores: int, start: date, days: int, rng: np.random.Generator):
-    """Stores spread over cities by weight; codes S0001... in order of opening."""
+def build_stores(
+    cities: pd.DataFrame, n_stores: int, start: date, days: int, rng: np.random.Generator,
+    opening_share: float = 0.15,
+):
+    """Stores spread over cities by weight; codes S0001... in order of opening.
+
+    `opening_share` of the stores open during the history, the rest before it.
+    """
     share = cities["weight"].to_numpy(float) * n_stores / cities["weight"].sum()
     counts = np.floor(share).astype(int)
     rest = n_stores - counts.sum()
@@ -66,7 +72,7 @@ def build_stores(cities: pd.DataFrame, n_stores: int, start: date, days: int, rn
     mainland_q = np.quantile(size[~hk], [0.45, 0.85]) if (~hk).any() else np.array([1.0, 2.0])
     size_class = np.where(size < mainland_q[0], "S", np.where(size < mainland_q[1], "M", "L"))
 
-    opened_during = rng.random(n_stores) < 0.15
+    opened_during = rng.random(n_stores) < opening_share
     open_day = np.where(
         opened_during,
         rng.integers(7, max(days - 30, 8), n_stores),

@@ -78,8 +78,9 @@ def simulate(
     *, cells: Cells, promos: Promotions, dyn: StoreDynamics, store_dc: np.ndarray, n_dcs: int,
     curve: np.ndarray, season: np.ndarray, level: np.ndarray, start_weekday: int,
     lead_days: np.ndarray, moq: np.ndarray, pack: np.ndarray, sku_brand: np.ndarray, eol: np.ndarray,
-    rng: np.random.Generator, progress: bool,
+    rng: np.random.Generator, progress: bool, stockout: float = 0.0,
 ) -> Outcome:
+    """The days of the history; `stockout` is the share of store reorders the DC fails to ship."""
     n_skus, days = curve.shape
     n_cells, n_brands = len(cells.store), len(moq)
     cs, ck = cells.store, cells.sku
@@ -252,6 +253,9 @@ def simulate(
         review = review[(d >= cells.list_day[review]) & (d < reorder_stop[review])]
         gap = order_up_to(review, d) - onhand[review] - intransit[review]
         review, gap = review[gap > 0], gap[gap > 0]
+        if stockout > 0:  # supply failures: these reorders are not shipped this time
+            kept = rng.random(len(review)) >= stockout
+            review, gap = review[kept], gap[kept]
         ship(np.concatenate([later, review]), np.concatenate([order_up_to(later, d, floor_curve=0.5), gap]), d,
              np.concatenate([np.ones(len(later), bool), np.zeros(len(review), bool)]))
         for p in promo_starts.get(d, ()):
