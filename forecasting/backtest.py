@@ -12,6 +12,12 @@ Baselines (the `forecasting.methods` registry's BASELINE methods) are fitted on 
 own series (their strongest form); ours is forecast at store x SKU with one of its MODEL
 methods (`--method`) and summed with `forecasting.aggregate`. The holiday calendar is loaded
 once and passed to every method.
+
+When DIR also holds `truth` (store, sku, week, mean: each series' true expected demand, which the
+demo generator exports), each level gets an `oracle` row (the true mean summed to the level, Poisson
+quantiles: the generator's count distribution) and every method a `gap_closed_<metric>` column, the
+share of the gap between the best baseline and the oracle it closes; and the SKUs launched inside
+each test horizon are summed (forecast of ours and the oracle against what they sold).
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ from forecasting.aggregate import aggregate
 from forecasting.classify import demand_classes
 from forecasting.core import forecast
 from forecasting.panel import carried_rows, stocked_windows
-from forecasting.scoring import OURS
+from forecasting.scoring import ORACLE, OURS
 from forecasting.scoring import baseline as _baseline
 from forecasting.scoring import by_class as _by_class
+from forecasting.scoring import gap_closed as _gap_closed
+from forecasting.scoring import oracle as _oracle
 from forecasting.scoring import score as _score
 from forecasting.validation import (
     check_assortment,
@@ -64,9 +72,24 @@ def load_world(data: str | Path):
     return sales, check_products(read_table(data, "products")), check_stores(read_table(data, "stores"))
 
 
+def load_truth(data: str | Path) -> pd.DataFrame | None:
+    """The true expected demand (store, sku, week, mean) of a generated world, or None without one."""
+    data = Path(data)
+    if not any((data / f"truth{suffix}").exists() for suffix in (".parquet", ".csv")):
+        return None
+    truth = read_table(data, "truth")
+    missing = {"store", "sku", "week", "mean"} - set(truth.columns)
+    if missing:
+        raise ValueError(f"truth lacks columns {sorted(missing)}; expected store, sku, week, mean")
+    return truth.assign(week=pd.to_datetime(truth["week"]))
+
+
 def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.95), progress=False,
-        baseline_names=None, options=None, holidays=None):
+        baseline_names=None, options=None, holidays=None, truth=None):
     """Score every method on every level; returns (table, table by demand class, examples for the plot).
+
+    With `truth` (store, sku, week, mean), an `oracle` row per level, `gap_closed_<metric>` columns,
+    and `table.attrs["launches"]`: per fold, the SKUs launched inside the horizon, summed.
 
     `baseline_names` limits the baselines (default: every available one in the registry);
     `options` go to `forecast`. `holidays`: the calendar frame (date, kind) given to every
@@ -77,7 +100,7 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     baselines = methods.methods(methods.BASELINE)
     if baseline_names is not None:
         baselines = {k: v for k, v in baselines.items() if k in baseline_names}
-    rows, class_rows, examples, choices = [], [], None, {}
+    rows, class_rows, examples, choices, launches = [], [], None, {}, []
     carried = stocked_windows(sales).set_index(["store", "sku"])
     for win in windows(sales, products, stores, folds=folds, horizon=horizon):
         fold, origin, weeks, sub = win.fold, win.origin, win.weeks, win.pairs
@@ -88,12 +111,17 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
                         assortment=pd.concat([sub[["store", "sku"]].join(carried, on=["store", "sku"]), others]),
                         holidays=holidays, **(options or {})).iloc[: len(sub) * horizon]
         choices[str(weeks[origin].date())] = ours.attrs.get("choice")
+        true_mean = None if truth is None else _true_mean(truth, sub, weeks[origin], horizon)
+        if true_mean is not None:
+            launches.append(_launches(fold, weeks[origin], horizon, sub, act, ours, true_mean, products))
         for level, keys in LEVELS.items():
             codes, labels = pd.MultiIndex.from_frame(sub[keys]).factorize()
             group = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
                                       shape=(len(labels), len(codes)))
             h, a, w = group @ hist, group @ act, group @ revenue
             scored = {OURS: _ours_at(ours, level, keys, labels, products, stores, quantiles, horizon)}
+            if true_mean is not None:
+                scored[ORACLE] = _oracle(group @ true_mean, quantiles)
             for name, method in baselines.items():
                 if method.requires == "statsforecast" and len(labels) > 5000:
                     continue  # a per-series loop: only on the aggregate levels
@@ -111,6 +139,9 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
                 examples = (labels, weeks, h, a, *scored[OURS], origin)
     table = pd.DataFrame(rows).groupby(["level", "method"], sort=False).mean(numeric_only=True)
     table = table.drop(columns="fold").reset_index()
+    if truth is not None:
+        table = _gap_closed(table, baselines)
+        table.attrs["launches"] = pd.DataFrame(launches)
     table.attrs["choices"] = choices  # per origin, the model choice ours recorded (print_choices)
     return table, _by_class(class_rows), examples
 
@@ -152,6 +183,34 @@ def windows(sales, products, stores, *, folds=4, horizon=13):
             history=hist, actual=dense[ranged, origin : origin + horizon].astype(float),
             revenue=hist[:, -13:].sum(axis=1) * price[ranged],
         )
+
+
+def _true_mean(truth, pairs, start, horizon):
+    """pairs x horizon: the true expected demand of each evaluated pair in the test weeks (0 if none)."""
+    step = ((truth["week"] - start) // pd.Timedelta(weeks=1)).to_numpy()
+    inside = (step >= 0) & (step < horizon)
+    part = truth[inside]
+    row = pd.MultiIndex.from_frame(pairs[["store", "sku"]]).get_indexer(pd.MultiIndex.from_frame(part[["store", "sku"]]))
+    known = row >= 0
+    out = np.zeros((len(pairs), horizon))
+    np.add.at(out, (row[known], step[inside][known]), part["mean"].to_numpy(float)[known])
+    return out
+
+
+def _launches(fold, start, horizon, pairs, actual, ours, true_mean, products):
+    """The SKUs launched inside the horizon: summed forecast of ours and the oracle against what they sold."""
+    launch = pd.to_datetime(products["launch_date"])
+    end = start + pd.Timedelta(weeks=horizon)
+    new = set(launch.index[(launch >= start) & (launch < end)])
+    rows = pairs["sku"].isin(new).to_numpy()
+    ours_sum = float(ours.loc[ours["sku"].isin(new), "mean"].sum())
+    sold = float(actual[rows].sum())
+    out = {"fold": fold, "origin": str(start.date()), "skus": len(new),
+           "skus_stocked": int(pairs.loc[rows, "sku"].nunique()),
+           "actual": sold, OURS: ours_sum, ORACLE: float(true_mean[rows].sum())}
+    for name in (OURS, ORACLE):
+        out[f"{name}_error"] = (out[name] - sold) / sold if sold > 0 else np.nan
+    return out
 
 
 def _ours_at(frame, level, keys, labels, products, stores, quantiles, horizon):
@@ -215,7 +274,7 @@ def main(argv=None) -> int:
                           quantiles=quantiles, progress=not args.json,
                           baseline_names=() if args.no_baselines else None,
                           options={"method": args.method} if args.method else None,
-                          holidays=args.holidays)
+                          holidays=args.holidays, truth=load_truth(args.data))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)
@@ -223,6 +282,10 @@ def main(argv=None) -> int:
     if examples is not None:
         plot(examples, out / "backtest.png")
     print_choices(table.attrs.get("choices", {}), sys.stderr if args.json else sys.stdout)
+    launches = table.attrs.get("launches")
+    if launches is not None and len(launches):
+        launches.to_csv(out / "launches.csv", index=False)
+        print_launches(launches, sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(_json_rows(table, quantiles), indent=1))
     else:
@@ -241,6 +304,18 @@ def print_choices(choices: dict, file) -> None:
 
     for origin, choice in choices.items():
         print(f"model choice at {origin}: {summary(choice)}", file=file)
+
+
+def print_launches(launches: pd.DataFrame, file) -> None:
+    """The SKUs launched inside each horizon: summed forecast of ours and the oracle against sales."""
+    print("\nnew launches (SKUs launched inside the horizon, summed over the horizon):", file=file)
+    total = launches[["actual", OURS, ORACLE]].sum()
+    for rec in [*launches.to_dict("records"), {"origin": "all folds", "skus": int(launches["skus"].sum()),
+                                               "skus_stocked": int(launches["skus_stocked"].sum()), **total.to_dict()}]:
+        sold = rec["actual"]
+        err = {k: f"{(rec[k] - sold) / sold:+.0%}" if sold > 0 else "n/a" for k in (OURS, ORACLE)}
+        print(f"  {rec['origin']}: {rec['skus']} SKUs ({rec['skus_stocked']} stocked) actual {sold:.0f}, "
+              f"ours {rec[OURS]:.0f} ({err[OURS]}), oracle {rec[ORACLE]:.0f} ({err[ORACLE]})", file=file)
 
 
 def _main_wide(args, quantiles) -> int:
@@ -277,6 +352,7 @@ def _json_rows(table, quantiles):
     rows = []
     for rec in table.to_dict("records"):
         row = {k: rec[k] for k in ("level", "method", "wrmsse", "wspl", "bias", "wmsse")}
+        row.update({k: v for k, v in rec.items() if k.startswith("gap_closed_") and pd.notna(v)})
         for col in quantile_columns(quantiles):
             row[col] = {"below": rec[f"{col}_below"], "at_or_below": rec[f"{col}_at_or_below"]}
         rows.append(row)
