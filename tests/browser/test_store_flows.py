@@ -172,6 +172,8 @@ def test_origin_store_ships_a_transfer_request_by_scanning_the_serial(page, serv
     sign_in(page, "staff@b.example.com")
     page.click(f"a.button[href='/stores/{world['b'].id}/transfers']")
     page.click(f"a[href='/stores/{world['b'].id}/transfers/{tid}']")
+    page.wait_for_url(f"**/stores/{world['b'].id}/transfers/{tid}")
+    page.wait_for_load_state("load")  # the click navigates: measure the new page, not the one unloading
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.fill("textarea[name=serials]", "SN-B2\n")
     shots(page, "20-transfer-to-ship")
