@@ -8,9 +8,11 @@ def register(app: Flask) -> None:
     from retail.cli.db import db
     from retail.cli.demo import demo
     from retail.cli.forecast import forecast
+    from retail.cli.housekeeping import housekeeping
     from retail.cli.replenish import replenish
 
     app.cli.add_command(db)
     app.cli.add_command(demo)
     app.cli.add_command(forecast)
+    app.cli.add_command(housekeeping)
     app.cli.add_command(replenish)
