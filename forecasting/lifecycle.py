@@ -10,7 +10,8 @@ forward:
 - `level`: exponentially weighted rate, flat (simple exponential smoothing on counts);
 - `lifecycle`: the SKU's own scale times the life-cycle curve of its analogues (same brand
   and category, else category, else all SKUs) read at the SKU's age: a new SKU with no
-  history gets its analogues' launch curve, a maturing one their decline.
+  history gets its analogues' launch curve, a maturing one their decline; its scale is read
+  from comparable recent launches (`forecasting.launches`).
 
 `forecasting.methods` registers them (and `smoothing.ets`) as forecasting methods.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecasting.history import History, life_mask
+from forecasting.launches import launch_prior
 
 
 def ages(history: History, weeks: np.ndarray, relative: bool) -> np.ndarray:
@@ -156,10 +158,15 @@ def lifecycle(
     max_age: int = 160,
     relative: bool = True,
     prior_scale: float | None = None,
+    launch_window: int = 52,
+    young_weeks: int = 0,
 ) -> np.ndarray:
     """Own scale x analogue life-cycle curve at the SKU's future ages.
 
-    `prior_scale` is the scale of a SKU without evidence (default: `typical_scale`).
+    `prior_scale` is the scale of a SKU without evidence (default: `typical_scale`; for a SKU
+    launched inside the horizon, or in the last `young_weeks`, the scale of its analogue
+    group's launches of the last `launch_window` weeks, `forecasting.launches.launch_prior`;
+    `launch_window=0` turns that off).
     """
     n_sku, n_weeks = history.units.shape
     if n_sku == 0:
@@ -177,6 +184,12 @@ def lifecycle(
     # (mean scale about 0.6 on the demo world), and a new SKU with scale 1 was
     # forecast at about twice its launch sales in backtest.
     prior = typical_scale(observed, expected, prior_units) if prior_scale is None else prior_scale
+    if prior_scale is None and launch_window > 0:
+        # A SKU launched recently or inside the horizon: the scale of comparable recent launches.
+        full = (curve_past * history.exposure * factor[None, :n_weeks] * (past_age >= 0)).sum(axis=1)
+        young = history.launch >= n_weeks - young_weeks
+        prior = np.where(young, launch_prior(history.units.sum(axis=1), full, history.launch, n_weeks,
+                                             history.groups, prior, window=launch_window), prior)
     scale = (observed + prior_units * prior) / (expected + prior_units)
     scale = np.where(expected + observed > 0, scale, prior)
     future = factor[n_weeks : n_weeks + horizon]
