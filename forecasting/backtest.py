@@ -275,12 +275,7 @@ def main(argv=None) -> int:
                           baseline_names=() if args.no_baselines else None,
                           options={"method": args.method} if args.method else None,
                           holidays=args.holidays, truth=load_truth(args.data))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "backtest.csv", index=False)
-    by_class.to_csv(out / "backtest_classes.csv", index=False)
-    if examples is not None:
-        plot(examples, out / "backtest.png")
+    out = _write(args.out, table, by_class, examples)
     print_choices(table.attrs.get("choices", {}), sys.stderr if args.json else sys.stdout)
     launches = table.attrs.get("launches")
     if launches is not None and len(launches):
@@ -328,12 +323,7 @@ def _main_wide(args, quantiles) -> int:
         sales, folds=2 if args.folds is None else args.folds, horizon=args.horizon, quantiles=quantiles,
         baseline_names=() if args.no_baselines else None,
         options={"method": args.method} if args.method else None, holidays=holidays, progress=not args.json)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "backtest.csv", index=False)
-    by_class.to_csv(out / "backtest_classes.csv", index=False)
-    if examples is not None:
-        plot(examples, out / "backtest.png")
+    out = _write(args.out, table, by_class, examples)
     print_choices(choices, sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(_json_rows(table, quantiles), indent=1))
@@ -346,6 +336,17 @@ def _main_wide(args, quantiles) -> int:
             print(part.drop(columns="level").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"\nwrote {out / 'backtest.csv'}, {out / 'backtest_classes.csv'} and {out / 'backtest.png'}", file=sys.stderr)
     return 0
+
+
+def _write(folder, table, by_class, examples) -> Path:
+    """backtest.csv, backtest_classes.csv and the plot of the top SKUs, in `folder`."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "backtest.csv", index=False)
+    by_class.to_csv(out / "backtest_classes.csv", index=False)
+    if examples is not None:
+        plot(examples, out / "backtest.png")
+    return out
 
 
 def _json_rows(table, quantiles):
