@@ -69,8 +69,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     def _first_write(conn: Connection, cursor, statement, _parameters, _context, _executemany):
         """A write in a transaction that began DEFERRED and has only read: end the read snapshot and begin
         again with BEGIN IMMEDIATE (waiting for the lock), unless a savepoint is open (it would be lost)."""
-        if (conn.in_transaction() and not conn.in_nested_transaction() and not _began_as_write(conn)
-                and _WRITES.match(statement)):
+        if (_WRITES.match(statement) and conn.in_transaction() and not conn.in_nested_transaction()
+                and not _began_as_write(conn)):
             cursor.execute("COMMIT")
             cursor.execute("BEGIN IMMEDIATE")
             conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)

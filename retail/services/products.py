@@ -10,17 +10,24 @@ from retail.models import Product, StockBalance
 from retail.services.verbs import query
 
 MAX_KEY_LENGTH = 64  # SKU and barcode columns are at most this long
+_FOUND = "retail.products_by_key"  # session.info: key -> product id, for the session's life (a request, a job)
 
 
 @query
 def by_sku_or_barcode(session: Session, sku: str) -> Product:
-    """Find a product by SKU or by barcode; UnknownProduct otherwise."""
+    """Find a product by SKU or by barcode; UnknownProduct otherwise. A key found once in this session is
+    served from the session (the verb and the ledger primitive it calls, each row of a POS file): one query
+    per key, not per call."""
     key = (sku or "").strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise errors.UnknownProduct(sku=key[:MAX_KEY_LENGTH])
-    product = session.exec(select(Product).where((Product.sku == key) | (Product.barcode == key))).first()
+    found = session.info.setdefault(_FOUND, {})
+    product = session.get(Product, found[key]) if key in found else None
     if product is None:
-        raise errors.UnknownProduct(sku=key)
+        product = session.exec(select(Product).where((Product.sku == key) | (Product.barcode == key))).first()
+        if product is None:
+            raise errors.UnknownProduct(sku=key)
+        found[key] = product.id
     return product
 
 
