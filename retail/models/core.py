@@ -77,6 +77,7 @@ class Role(StrEnum):
     store_manager = "store_manager"
     store_staff = "store_staff"
     brand_partner = "brand_partner"
+    integration = "integration"  # a partner's system acting through an API key (retail/models/api.py)
 
 
 class ShipmentStatus(StrEnum):
@@ -116,6 +117,8 @@ class Product(SQLModel, table=True):
     serialised: bool = True
     launch_date: date
     eol_date: date | None = None
+    # Raised by every change through the API: its ETag, checked against If-Match (optimistic concurrency).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Location(SQLModel, table=True):
@@ -237,7 +240,8 @@ class ShipmentLine(SQLModel, table=True):
 class User(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'planner', 'store_manager', 'store_staff', 'brand_partner')", name="role_known"
+            "role IN ('admin', 'planner', 'store_manager', 'store_staff', 'brand_partner', 'integration')",
+            name="role_known"
         ),
         CheckConstraint("language IN ('zh_Hans', 'zh_Hant', 'en')", name="language_known"),
     )
