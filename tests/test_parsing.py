@@ -280,6 +280,6 @@ def test_local_datetime_empty_is_missing():
 # -- every new error has a sentence in every language --------------------------------------------------------
 
 def test_new_error_codes_have_messages():
-    from retail.web.messages import MESSAGES
+    from retail.messages import MESSAGES
     for error in (errors.TooMany, errors.TooLong, errors.SerialTooLong, errors.InvalidMoney, errors.InvalidDate):
         assert error.code in MESSAGES

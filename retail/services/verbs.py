@@ -34,8 +34,8 @@ from retail.models import REQUEST_KEY, IdempotencyKey, RequestKey, User, utcnow
 from retail.services import access
 
 # The scopes a verb may declare, and the argument that names the scope's object.
-STORE, NETWORK, ADMIN, SELF = "store", "network", "admin", "self"
-SCOPES = (STORE, NETWORK, ADMIN, SELF)
+STORE, BRAND, NETWORK, ADMIN, SELF = "store", "brand", "network", "admin", "self"
+SCOPES = (STORE, BRAND, NETWORK, ADMIN, SELF)
 _DEPTH = "retail.transaction_depth"
 
 
@@ -84,14 +84,22 @@ def _record_request_key(session: Session, request_key: RequestKey) -> None:
     raise errors.RequestKeyReused()
 
 
-def check_scope(actor: User | None, scope: str, store_id: int | None) -> None:
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_scope(actor: User | None, scope: str, store_id: int | None, brand_id: int | None = None) -> None:
     """Refuse an actor who may not act in the scope: the rule every entry point goes through."""
     if not isinstance(actor, User) or not actor.active:
         raise errors.Forbidden(what=scope)
     if scope == STORE:
-        if not isinstance(store_id, int) or isinstance(store_id, bool):
+        if not _is_id(store_id):
             raise errors.Forbidden(what="store")
         access.check_store(actor, store_id)
+    elif scope == BRAND:
+        if not _is_id(brand_id):
+            raise errors.Forbidden(what="brand")
+        access.check_brand(actor, brand_id)
     elif scope == NETWORK:
         access.check_network(actor)
     elif scope == ADMIN:
@@ -102,19 +110,21 @@ def check_scope(actor: User | None, scope: str, store_id: int | None) -> None:
 
 def verb(scope: str) -> Callable:
     """Mark a state-changing service function `f(session, actor, *, ...)` of the given scope
-    (`store`: keyword `store_id`; `network`: planners and admins; `admin`; `self`: the actor's own account)."""
+    (`store`: keyword `store_id`; `brand`: keyword `brand_id`, a brand's partners and integration account;
+    `network`: planners and admins; `admin`; `self`: the actor's own account)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
     def decorate(function: Callable) -> Callable:
         parameters = list(inspect.signature(function).parameters)
-        if parameters[:2] != ["session", "actor"] or (scope == STORE and "store_id" not in parameters):
+        named = {STORE: "store_id", BRAND: "brand_id"}.get(scope)
+        if parameters[:2] != ["session", "actor"] or (named and named not in parameters):
             raise TypeError(f"verb {function.__qualname__} must take (session, actor, ...)"
-                            + (" and store_id" if scope == STORE else ""))
+                            + (f" and {named}" if named else ""))
 
         @functools.wraps(function)
         def wrapper(session: Session, actor: User | None, *args, **kwargs):
-            check_scope(actor, scope, kwargs.get("store_id"))
+            check_scope(actor, scope, kwargs.get("store_id"), kwargs.get("brand_id"))
             with transaction(session):
                 return function(session, actor, *args, **kwargs)
 

@@ -16,7 +16,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from retail import errors
-from retail.web.messages import describe
+from retail.messages import describe
 
 
 def _back() -> str | None:

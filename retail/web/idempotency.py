@@ -22,9 +22,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from retail import errors
+from retail.messages import message
 from retail.models import REQUEST_KEY, IdempotencyKey, RequestKey
 from retail.request_db import db_session
-from retail.web.messages import message
 
 FIELD = "idempotency_key"
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")

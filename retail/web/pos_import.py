@@ -10,12 +10,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from retail import errors
+from retail.messages import describe
 from retail.request_db import db_session
 from retail.services import pos_import
 from retail.web.access import me, store_page
 from retail.web.errors import form_page
 from retail.web.idempotency import repeatable
-from retail.web.messages import describe
 
 bp = Blueprint("pos_import", __name__, url_prefix="/stores/<int:store_id>/pos")
 PREVIEW_ROWS = 100

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 import retail.services
 from retail import errors
-from retail.models import AuditLog, Movement, StockCount, TransferRequest, User
+from retail.models import AuditLog, Brand, Movement, StockCount, TransferRequest, User
 from retail.services import counts, deliveries, replenishment, returns, transfers
-from retail.services.verbs import ADMIN, NETWORK, SELF, STORE
+from retail.services.verbs import ADMIN, BRAND, NETWORK, SELF, STORE
 from tests.committing import inventory, shipments
 from tests.factories import small_world
 
@@ -62,7 +62,18 @@ def world(session):
         "gone_planner": User(email="gone-planner@example.com", name="Left planner", role="planner", active=False),
         "gone_admin": User(email="gone-admin@example.com", name="Left admin", role="admin", active=False),
         "planner": User(email="planner@example.com", name="Planner", role="planner"),
+        "integration_b": User(email="api.b@integrations.invalid", name="B's POS", role="integration",
+                              store_id=w["b"].id),
     }
+    other_brand = Brand(code="HW", name="Huawei", name_zh="华为")
+    session.add(other_brand)
+    session.flush()
+    people["other_partner"] = User(email="partner@huawei.example.com", name="Huawei", role="brand_partner",
+                                   brand_id=other_brand.id)
+    people["other_integration"] = User(email="api.hw@integrations.invalid", name="Huawei ERP", role="integration",
+                                       brand_id=other_brand.id)
+    people["gone_partner"] = User(email="gone@rokid.example.com", name="Left Rokid", role="brand_partner",
+                                  brand_id=w["brand"].id, active=False)
     session.add_all(people.values())
     session.commit()
     w.update(people)
@@ -78,10 +89,17 @@ def outsiders(world, scope: str) -> dict[str, User | None]:
     if scope == STORE:
         return {**nobody, "staff of store B": world["staff_b"], "manager of store B": world["manager_b"],
                 "brand partner": world["partner"], "deactivated staff of store A": world["gone_staff_a"],
+                "deactivated planner": world["gone_planner"], "store B's integration": world["integration_b"],
+                "a brand's integration": world["other_integration"]}
+    if scope == BRAND:  # a verb acting for the world's brand (Rokid)
+        return {**nobody, "another brand's partner": world["other_partner"],
+                "another brand's integration": world["other_integration"], "store manager": world["manager_a"],
+                "store's integration": world["integration_b"], "deactivated partner": world["gone_partner"],
                 "deactivated planner": world["gone_planner"]}
     if scope == NETWORK:
         return {**nobody, "store staff": world["staff"], "store manager": world["manager_a"],
-                "brand partner": world["partner"], "deactivated planner": world["gone_planner"]}
+                "brand partner": world["partner"], "deactivated planner": world["gone_planner"],
+                "store's integration": world["integration_b"], "brand's integration": world["other_integration"]}
     if scope == ADMIN:
         return {**nobody, "planner": world["planner"], "store manager": world["manager_a"],
                 "brand partner": world["partner"], "deactivated admin": world["gone_admin"]}
@@ -95,6 +113,8 @@ def placeholder_arguments(function, world) -> dict:
     for name, parameter in list(inspect.signature(function).parameters.items())[2:]:
         if name == "store_id":
             values[name] = world["a"].id
+        elif name == "brand_id":
+            values[name] = world["brand"].id
         elif parameter.default is inspect.Parameter.empty:
             values[name] = 1 if name.endswith("_id") else "x"
     return values

@@ -1,4 +1,5 @@
-"""The one table from a refusal's code to the sentence a person reads, in their language.
+"""The one table from a refusal's code to the sentence a person reads, in their language (the web pages, the
+partner API and the emails all read it here).
 
 Domain errors (retail/errors.py) and POS import row errors carry a stable `code` and `params`;
 views never write their own wording for a business rule.
