@@ -15,7 +15,7 @@ from retail.request_db import close_session
 
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings = settings or load_settings(**overrides)
-    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app = _new_app()
     app.config.update(SECRET_KEY=settings.effective_secret_key, SETTINGS=settings,
                       TESTING=settings.env == "test")
     if settings.is_sqlite:
@@ -34,10 +34,34 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     register_web(app, settings)
 
+    from retail.api import register as register_api
+
+    register_api(app, settings)  # after the web: it exempts its blueprints from the web's CSRF check
+
     from retail.cli import register as register_cli
 
     register_cli(app)
     return app
+
+
+def _new_app() -> Flask:
+    """A Flask application that also writes the partner API's OpenAPI 3.1 document (flask-openapi3's
+    OpenAPI is a Flask subclass: the web pages and the CLI are unaffected)."""
+    from flask_openapi3 import Info, OpenAPI
+
+    from retail.api.core import validation_problem
+
+    return OpenAPI(
+        __name__, instance_path=str(INSTANCE_DIR),
+        info=Info(title="Smart-glasses retail: partner and franchise API", version="1.0.0",
+                  description="Brand partners and franchise stores: catalogue, stock, sell-through, forecasts, "
+                              "purchase orders and shipment notices; sales, returns, deliveries and orders. "
+                              "Quick start: docs/api.md."),
+        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer",
+                                         "description": "An API key: `Authorization: Bearer rtl_...`"}},
+        doc_prefix="/api/v1/docs", doc_url="/openapi.json",
+        validation_error_status=422, validation_error_callback=validation_problem,
+    )
 
 
 def _register_request_logging(app: Flask) -> None:

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     smtp_url: str | None = None
     redis_url: str | None = None
+    # API_RATE_LIMIT: requests per API key (limits' notation: "600/minute", "20/second"); shared by every
+    # worker through Redis when REDIS_URL is set.
+    api_rate_limit: str = "600/minute"
+    # PUBLIC_URL: where people reach this site, for links in emails and API documents.
+    public_url: str = "http://127.0.0.1:8000"
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True

@@ -217,3 +217,47 @@ class PriceOutOfBand(DomainError):
 class StagedFileMissing(DomainError):
     code = "pos_file_not_staged"
     message = "The previewed file is no longer waiting for confirmation (older than {hours} hours): upload it again."
+
+
+# The partner API (retail/api): keys, retries, optimistic concurrency.
+class Unauthenticated(DomainError):
+    """No key, an unknown key or a revoked one: one answer for all, so that a key cannot be probed."""
+
+    code = "unauthenticated"
+    message = "Send a valid API key as 'Authorization: Bearer <key>'."
+
+
+class ReadOnlyKey(DomainError):
+    code = "read_only_key"
+    message = "This API key may only read: ask for a key with the write scope."
+
+
+class WrongTenant(DomainError):
+    code = "wrong_tenant"
+    message = "This operation is for {needed} keys; this key belongs to a {actual}."
+
+
+class VersionMismatch(DomainError):
+    code = "version_mismatch"
+    message = "{what} {key} has changed since version {expected} (now {current}): read it again."
+
+
+class VersionRequired(DomainError):
+    code = "version_required"
+    message = "Send If-Match with the ETag of the version you read."
+
+
+class PurchaseLineClosed(DomainError):
+    code = "purchase_line_closed"
+    message = "Line {sku} of purchase order {reference} is already {status}."
+
+
+class NoticeExceedsConfirmed(DomainError):
+    code = "notice_exceeds_confirmed"
+    message = ("{requested} unit(s) of {sku} exceed what remains confirmed on purchase order {reference} "
+               "({remaining}).")
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used before with another request: nothing was changed."

@@ -150,3 +150,21 @@ def describe(error) -> str:
 # Stock counts (issue 10): a SKU waiting for a manager is not counted again before the decision.
 MESSAGES["count_pending"] = N_("Count %(count)s of %(sku)s is waiting for a manager's decision: %(sku)s cannot be "
                                "counted again until the manager approves or rejects it. Nothing was changed.")
+
+# The partner API (retail/api): keys, retries, versions, purchase orders to brands.
+MESSAGES.update({
+    "unauthenticated": N_("Send a valid API key as 'Authorization: Bearer <key>': this one is missing, unknown "
+                          "or revoked."),
+    "read_only_key": N_("This API key may only read: ask the platform for a key with the write scope."),
+    "wrong_tenant": N_("This operation is for %(needed)s keys; this key belongs to a %(actual)s."),
+    "version_mismatch": N_("%(what)s %(key)s has changed since you read it (version %(expected)s, now "
+                           "%(current)s): read it again and repeat your change."),
+    "version_required": N_("Send If-Match with the ETag of the version you read."),
+    "purchase_line_closed": N_("Line %(sku)s of purchase order %(reference)s is already %(status)s."),
+    "notice_exceeds_confirmed": N_("%(requested)s unit(s) of %(sku)s are more than remain confirmed on purchase "
+                                   "order %(reference)s (%(remaining)s)."),
+    "idempotency_key_reused": N_("This Idempotency-Key was used before with another request: nothing was "
+                                 "changed. Use a new key for a new request."),
+    "invalid_request": N_("The request does not match the API's schema (%(count)s error(s)): see errors."),
+    "rate_limited": N_("Too many requests for this key: try again in %(seconds)s seconds."),
+})

@@ -1,0 +1,401 @@
+"""The conventions of the partner API, each in one place: who is calling (bearer keys), what they may do
+(tenant and scope), how a refusal reads (RFC 9457 problem+json in the key's language), retries
+(`Idempotency-Key`), rate limits per key, cursor pagination and the CSV representation of lists.
+
+Views (retail/api/brand.py, store.py) stay thin: they parse with the pydantic models of their signature,
+call `caller()`, one service function, and answer with `ok()`, `page()` or `write()`.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask import Response, current_app, g, request
+from flask_babel import force_locale
+from flask_openapi3 import APIBlueprint, Tag
+from limits import parse as parse_limit
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.exceptions import HTTPException
+
+from retail import errors
+from retail.messages import describe, message
+from retail.models import ApiResponse, utcnow
+from retail.request_db import db_session
+from retail.services import api_keys
+from retail.services.verbs import transaction
+
+PROBLEM_TYPE = "/api/v1/problems/{code}"
+PROBLEM_JSON = "application/problem+json"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_PAGE = 500
+
+
+# ---------------------------------------------------------------- models shared by every operation
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. `code` is stable and machine-readable; `detail` is in the key's language."""
+
+    type: str = Field(examples=["/api/v1/problems/insufficient_stock"])
+    title: str = Field(examples=["Unprocessable Content"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["Only 1 of RK-MAX2-BLK in stock at S0001; 2 requested."])
+    code: str = Field(examples=["insufficient_stock"])
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Per field or per row, when several.")
+
+
+class Money(BaseModel):
+    amount: str = Field(pattern=r"^-?\d{1,10}\.\d{2}$", examples=["1999.00"], description="A decimal string.")
+    currency: Literal["CNY", "HKD"]
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cursor: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_=-]*$",
+                                 description="`next_cursor` of the previous page; empty for the first.")] = ""
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="Items per page (1 to 500).")] = 50
+    format: Annotated[Literal["json", "csv"], Field(description="`csv` for a spreadsheet (one page).")] = "json"
+
+
+class WriteHeaders(BaseModel):
+    idempotency_key: Annotated[str, Field(
+        alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Any unique value (a UUID) per intended write: a retry with the same key and body gets the "
+                    "first response again and changes nothing; the same key with another body is refused (422).",
+    )] = ""
+
+
+def _problem_response(description: str) -> dict:
+    return {"description": description,
+            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema(ref_template="#/components/schemas/{model}")}}}
+
+
+# Responses every operation may give (documented once, on each blueprint).
+COMMON_RESPONSES = {
+    "401": _problem_response("No key, an unknown key or a revoked one"),
+    "403": _problem_response("The key's tenant or scope does not allow this"),
+    "404": _problem_response("No such object for this key's brand or store"),
+    "422": _problem_response("The request is invalid or refused by a business rule"),
+    "429": _problem_response("Too many requests for this key: wait for Retry-After seconds"),
+}
+WRITE_RESPONSES = {
+    "409": _problem_response("The object already exists (a reference or a serial number used before)"),
+}
+
+
+# ---------------------------------------------------------------- problems
+
+STATUS_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large",
+                 415: "Unsupported Media Type", 422: "Unprocessable Content", 428: "Precondition Required",
+                 429: "Too Many Requests", 500: "Internal Server Error"}
+STATUS_BY_ERROR: list[tuple[type, int]] = [
+    (errors.Unauthenticated, 401),
+    (errors.ReadOnlyKey, 403), (errors.WrongTenant, 403), (errors.Forbidden, 403),
+    (errors.UnknownProduct, 422), (errors.UnknownLocation, 422),
+    (errors.NotFound, 404),
+    (errors.VersionMismatch, 412), (errors.VersionRequired, 428),
+    (errors.AlreadyExists, 409), (errors.DuplicateReference, 409), (errors.DuplicateSerial, 409),
+]
+
+
+def _language() -> str:
+    found = g.get("caller")
+    return found.language if found is not None else "en"
+
+
+def problem(status: int, code: str, detail: str, *, extra_errors: list | None = None,
+            headers: dict | None = None) -> Response:
+    body = {"type": PROBLEM_TYPE.format(code=code), "title": STATUS_TITLES.get(status, "Error"), "status": status,
+            "detail": detail, "code": code, "instance": request.path}
+    if extra_errors:
+        body["errors"] = extra_errors
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="retail-api"'
+    return response
+
+
+def status_of(exc: errors.DomainError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(exc, kind):
+            return status
+    return 422
+
+
+def refusal(exc: errors.DomainError, *, extra_errors: list | None = None) -> Response:
+    """A refused request as problem+json, its sentence in the caller's language."""
+    with force_locale(_language()):
+        detail = describe(exc)
+    return problem(status_of(exc), exc.code, detail, extra_errors=extra_errors)
+
+
+def coded(status: int, code: str, **params) -> Response:
+    with force_locale(_language()):
+        detail = message(code, params)
+    return problem(status, code, detail)
+
+
+def validation_problem(exc) -> Response:
+    """flask-openapi3's hook for a request its pydantic models refuse: 422 with the fields at fault."""
+    items = [{"field": ".".join(str(part) for part in error.get("loc", ())), "message": error.get("msg", "")}
+             for error in exc.errors(include_url=False, include_input=False)][:50]
+    with force_locale(_language()):
+        detail = message("invalid_request", {"count": len(items)})
+    return problem(422, "invalid_request", detail, extra_errors=items)
+
+
+# ---------------------------------------------------------------- blueprints
+
+def blueprint(name: str, url_prefix: str, tag: str, description: str = "") -> APIBlueprint:
+    """An API blueprint with the conventions attached: key, scope and rate limit before every view;
+    problems for every refusal; rate-limit headers on every answer."""
+    bp = APIBlueprint(name, __name__, url_prefix=url_prefix, abp_tags=[Tag(name=tag, description=description)],
+                      abp_security=[{"bearerAuth": []}], abp_responses=COMMON_RESPONSES)
+    bp.before_request(authenticate_request)
+    bp.after_request(add_rate_headers)
+    bp.register_error_handler(errors.DomainError, refusal)
+    bp.register_error_handler(RateLimited, too_many)
+    bp.register_error_handler(HTTPException, http_problem)
+    return bp
+
+
+def http_problem(exc: HTTPException) -> Response:
+    response = problem(exc.code or 500, f"http_{exc.code}", exc.description or exc.name)
+    if exc.code == 405:  # keep werkzeug's Allow header
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+    return response
+
+
+def too_many(exc: RateLimited) -> Response:
+    response = coded(429, "rate_limited", seconds=exc.retry_after)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return add_rate_headers(response)
+
+
+# ---------------------------------------------------------------- the caller
+
+def caller() -> api_keys.Caller:
+    return g.caller
+
+
+def brand_id() -> int:
+    """The calling key's brand; a store key on a brand operation is refused (403)."""
+    found = caller()
+    if found.brand_id is None:
+        raise errors.WrongTenant(needed="brand", actual="store")
+    return found.brand_id
+
+
+def store_id() -> int:
+    found = caller()
+    if found.store_id is None:
+        raise errors.WrongTenant(needed="store", actual="brand")
+    return found.store_id
+
+
+def authenticate_request() -> None:
+    """`before_request` of the API blueprints: the key, then its scope, then its rate limit."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated()
+    g.caller = api_keys.authenticate(db_session(), token.strip())
+    _rate_limit(g.caller.prefix)
+    if request.method in WRITE_METHODS and "write" not in g.caller.scopes:
+        raise errors.ReadOnlyKey()
+
+
+# ---------------------------------------------------------------- rate limits
+
+class RateLimited(Exception):  # noqa: N818 - answered as 429, not a business refusal
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+
+
+def init_rate_limits(app, *, storage_uri: str, limit: str) -> None:
+    """Per key, in Redis when REDIS_URL is set (shared by every worker), else in this process's memory."""
+    app.extensions["api_rate_limit"] = (SlidingWindowCounterRateLimiter(storage_from_string(storage_uri)),
+                                        parse_limit(limit))
+
+
+def _rate_limit(prefix: str) -> None:
+    limiter, item = current_app.extensions["api_rate_limit"]
+    allowed = limiter.hit(item, "api", prefix)
+    stats = limiter.get_window_stats(item, "api", prefix)
+    reset = max(1, math.ceil(stats.reset_time - time.time()))
+    g.rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(max(0, stats.remaining)),
+                      "X-RateLimit-Reset": str(reset)}
+    if not allowed:
+        raise RateLimited(retry_after=reset)
+
+
+def add_rate_headers(response: Response) -> Response:
+    for name, value in (g.get("rate_headers") or {}).items():
+        response.headers[name] = value
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- answers
+
+def plain(value):
+    """JSON-ready: dates and times in ISO 8601 (UTC times with Z), decimals as strings."""
+    if isinstance(value, datetime):  # stored in UTC (SQLite gives them back without a zone)
+        value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def money(amount: Decimal | None, currency: str | None) -> dict | None:
+    if amount is None or currency is None:
+        return None
+    return {"amount": f"{Decimal(amount):.2f}", "currency": currency}
+
+
+def ok(body, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(plain(body), ensure_ascii=False), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def encode_cursor(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(plain(list(values))).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int = 1) -> list | None:
+    """The position a cursor names, or None for the first page; a cursor this API did not give is 422."""
+    if not cursor:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise errors.InvalidValue(field="cursor", value=cursor[:40]) from None
+    if not isinstance(values, list) or len(values) != arity or not all(
+            isinstance(v, int | str) and not isinstance(v, bool) for v in values):
+        raise errors.InvalidValue(field="cursor", value=cursor[:40])
+    return values
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _cell(value) -> str:
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+        value = f"{value['amount']} {value['currency']}"
+    elif isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool | int | float):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text  # a spreadsheet must not run a cell as a formula
+
+
+def page(items: Sequence[dict], *, next_cursor: str | None, query: PageQuery,
+         columns: Iterable[str] | None = None) -> Response:
+    """A page of a list: JSON `{data, next_cursor}` with a `Link: rel="next"` header, or CSV."""
+    headers = {}
+    if next_cursor:
+        args = request.args.to_dict()
+        args["cursor"] = next_cursor
+        headers["Link"] = f'<{request.path}?{"&".join(f"{k}={v}" for k, v in args.items())}>; rel="next"'
+    if query.format == "csv":
+        columns = list(columns or (items[0].keys() if items else []))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for item in items:
+            writer.writerow([_cell(item.get(column)) for column in columns])
+        response = Response(buffer.getvalue(), mimetype="text/csv")
+        response.headers["Content-Disposition"] = "attachment; filename=export.csv"
+        if next_cursor:
+            response.headers["X-Next-Cursor"] = next_cursor
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+    return ok({"data": list(items), "next_cursor": next_cursor}, headers=headers)
+
+
+def page_of(rows: list, query: PageQuery, position: Callable[[Any], tuple]) -> tuple[list, str | None]:
+    """Cut `rows` (fetched with limit + 1) to the page and give the cursor of the next one."""
+    if len(rows) <= query.limit:
+        return rows, None
+    rows = rows[:query.limit]
+    return rows, encode_cursor(*position(rows[-1]))
+
+
+# ---------------------------------------------------------------- writes and retries
+
+def _fingerprint() -> str:
+    body = request.get_data(cache=True)
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
+    except ValueError:
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), request.query_string, canonical):
+        digest.update(part + b"\0")
+    return digest.hexdigest()
+
+
+def write(handler: Callable[[], Response]) -> Response:
+    """Run a write in one transaction (the verbs it calls join it). With an `Idempotency-Key`, the key is
+    taken first in the same transaction: a concurrent twin waits on the unique index, then finds it taken;
+    a retry with the same body gets the first response again, unchanged ('Idempotent-Replayed: true'); the
+    same key with another body is refused (422). A refused request records nothing: it may be retried."""
+    session = db_session()
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        with transaction(session):
+            return handler()
+    if not KEY_PATTERN.fullmatch(key):
+        raise errors.InvalidValue(field="Idempotency-Key", value=key[:64])
+    user_id, fingerprint = caller().actor.id, _fingerprint()
+    with transaction(session):
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        table = ApiResponse.__table__
+        taken = session.execute(insert(table).values(
+            user_id=user_id, key=key, fingerprint=fingerprint, status=0, body=None, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(table.c.id)).scalar_one_or_none()
+        if taken is None:
+            first = session.execute(select(ApiResponse).where(ApiResponse.user_id == user_id,
+                                                              ApiResponse.key == key)).scalar_one()
+            if first.fingerprint != fingerprint:
+                raise errors.IdempotencyKeyReused()
+            replay = Response(first.body or "", status=first.status, mimetype="application/json")
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        response = handler()
+        session.execute(table.update().where(table.c.id == taken).values(
+            status=response.status_code, body=response.get_data(as_text=True)))
+    return response

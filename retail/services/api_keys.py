@@ -1,0 +1,204 @@
+"""Keys of the partner and franchise API: created, rotated and revoked by admins; checked on every call.
+
+A key reads `rtl_<prefix>_<secret>`. The prefix (10 characters, public, unique) finds the row; only the
+SHA-256 of the secret is stored and compared in constant time. A key is shown once, when it is made.
+Each key acts through its tenant's integration account (`Role.integration`, no password), created with
+the tenant's first key: verbs check that account like any person, and movements and the audit log name it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from retail import errors
+from retail.models import ApiKey, Brand, Location, LocationKind, LocationStatus, Role, User, utcnow
+from retail.services import audit
+from retail.services.verbs import ADMIN, public, query, verb
+
+PREFIX_LENGTH = 10
+SCOPE_SETS = {"read": "read", "write": "read,write", "read,write": "read,write", "write,read": "read,write"}
+LANGUAGES = ("zh_Hans", "zh_Hant", "en")
+LAST_USE_EVERY = timedelta(minutes=1)  # last use is written at most once a minute per key
+_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: keys are read out over the phone too
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    secret: str  # the whole key as the partner sends it: shown once, never stored
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: int
+    prefix: str
+    scopes: frozenset[str]
+    language: str
+    brand_id: int | None
+    store_id: int | None
+    actor: User
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _integration_account(session: Session, *, brand: Brand | None, store: Location | None, language: str) -> User:
+    code = (brand.code if brand is not None else store.code).lower()
+    email = f"api.{'brand' if brand is not None else 'store'}.{code}@integrations.invalid"
+    user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None:
+        user = User(email=email, name=f"API {brand.name if brand is not None else store.name}"[:120],
+                    role=Role.integration, brand_id=brand.id if brand else None, store_id=store.id if store else None,
+                    language=language, password_hash=None)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def _tenant(session: Session, brand_code: str | None, store_code: str | None) -> tuple[Brand | None, Location | None]:
+    if bool(brand_code) == bool(store_code):
+        raise errors.InvalidValue(field="tenant", value="give a brand code or a store code, not both")
+    if brand_code:
+        brand = session.execute(select(Brand).where(Brand.code == brand_code.strip().upper())).scalar_one_or_none()
+        if brand is None:
+            raise errors.NotFound(what="Brand", key=brand_code)
+        return brand, None
+    store = session.execute(select(Location).where(Location.code == store_code.strip().upper(),
+                                                   Location.kind == LocationKind.store)).scalar_one_or_none()
+    if store is None:
+        raise errors.UnknownLocation(location=store_code)
+    return None, store
+
+
+def _default_language(brand: Brand | None, store: Location | None) -> str:
+    if store is not None:
+        return "zh_Hant" if store.market == "HK" else "zh_Hans"
+    return "en"
+
+
+def _issue(session: Session, *, name: str, brand: Brand | None, store: Location | None, scopes: str,
+           language: str, user: User, created_by: int | None) -> NewKey:
+    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(PREFIX_LENGTH))
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(prefix=prefix, secret_hash=_digest(secret), name=name, brand_id=brand.id if brand else None,
+                 store_id=store.id if store else None, scopes=scopes, language=language, user_id=user.id,
+                 created_by=created_by)
+    session.add(key)
+    session.flush()
+    return NewKey(key=key, secret=f"rtl_{prefix}_{secret}")
+
+
+@verb(ADMIN)
+def create_key(session: Session, actor: User, *, name: str, brand_code: str | None = None,
+               store_code: str | None = None, scopes: str = "read", language: str | None = None) -> NewKey:
+    """A new key for one brand or one store, with the scopes `read` or `read,write`."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise errors.InvalidValue(field="name", value=name[:80] or "-")
+    scope_set = SCOPE_SETS.get((scopes or "").replace(" ", "").lower())
+    if scope_set is None:
+        raise errors.InvalidValue(field="scopes", value=scopes)
+    brand, store = _tenant(session, brand_code, store_code)
+    language = language or _default_language(brand, store)
+    if language not in LANGUAGES:
+        raise errors.InvalidValue(field="language", value=language)
+    user = _integration_account(session, brand=brand, store=store, language=language)
+    new = _issue(session, name=name, brand=brand, store=store, scopes=scope_set, language=language, user=user,
+                 created_by=actor.id)
+    audit.record(session, actor_id=actor.id, action="api_key.created", entity="api_key", entity_id=new.key.id,
+                 detail={"prefix": new.key.prefix, "scopes": scope_set, "brand": brand_code, "store": store_code})
+    return new
+
+
+def _active_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise errors.NotFound(what="API key", key=key_id)
+    if key.revoked_at is not None:
+        raise errors.AlreadyExists(what="Revoked API key", key=key.prefix)
+    return key
+
+
+@verb(ADMIN)
+def revoke_key(session: Session, actor: User, *, key_id: int) -> ApiKey:
+    """The key stops working at once (401 on its next call)."""
+    key = _active_key(session, key_id)
+    key.revoked_at = utcnow()
+    audit.record(session, actor_id=actor.id, action="api_key.revoked", entity="api_key", entity_id=key.id,
+                 detail={"prefix": key.prefix})
+    session.flush()
+    return key
+
+
+@verb(ADMIN)
+def rotate_key(session: Session, actor: User, *, key_id: int) -> NewKey:
+    """A new secret with the same tenant, scopes and name; the old key is revoked in the same transaction."""
+    old = _active_key(session, key_id)
+    brand = session.get(Brand, old.brand_id) if old.brand_id else None
+    store = session.get(Location, old.store_id) if old.store_id else None
+    new = _issue(session, name=old.name, brand=brand, store=store, scopes=old.scopes, language=old.language,
+                 user=session.get(User, old.user_id), created_by=actor.id)
+    old.revoked_at, old.replaced_by_id = utcnow(), new.key.id
+    audit.record(session, actor_id=actor.id, action="api_key.rotated", entity="api_key", entity_id=old.id,
+                 detail={"prefix": old.prefix, "new_prefix": new.key.prefix})
+    session.flush()
+    return new
+
+
+@query
+def keys(session: Session, *, limit: int = 500) -> list[tuple[ApiKey, str]]:
+    """Every key with its tenant's code, newest first (admins' list)."""
+    rows = session.execute(
+        select(ApiKey, Brand.code, Location.code).outerjoin(Brand, Brand.id == ApiKey.brand_id)
+        .outerjoin(Location, Location.id == ApiKey.store_id).order_by(ApiKey.id.desc()).limit(limit)).all()
+    return [(key, brand_code or store_code) for key, brand_code, store_code in rows]
+
+
+def _parse(token: str) -> tuple[str, str] | None:
+    parts = token.split("_", 2)
+    if len(token) > 128 or len(parts) != 3 or parts[0] != "rtl" or len(parts[1]) != PREFIX_LENGTH:
+        return None
+    return parts[1], parts[2]
+
+
+@public
+def authenticate(session: Session, token: str) -> Caller:
+    """The caller a bearer token names, or Unauthenticated (unknown, malformed, revoked, or its tenant or
+    account no longer active). Records the key's last use, at most once a minute."""
+    parsed = _parse(token or "")
+    if parsed is None:
+        raise errors.Unauthenticated()
+    prefix, secret = parsed
+    row = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
+                          .where(ApiKey.prefix == prefix)).one_or_none()
+    if row is None:
+        hmac.compare_digest(_digest(secret), _digest(""))  # the same work whether the prefix exists or not
+        raise errors.Unauthenticated()
+    key, user = row
+    if not hmac.compare_digest(key.secret_hash, _digest(secret)) or key.revoked_at is not None or not user.active:
+        raise errors.Unauthenticated()
+    if not _tenant_active(session, key):
+        raise errors.Unauthenticated()
+    now = utcnow()
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is None or now - last > LAST_USE_EVERY:
+        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        session.commit()
+    return Caller(key_id=key.id, prefix=key.prefix, scopes=frozenset(key.scopes.split(",")), language=key.language,
+                  brand_id=key.brand_id, store_id=key.store_id, actor=user)
+
+
+def _tenant_active(session: Session, key: ApiKey) -> bool:
+    if key.brand_id is not None:
+        return bool(session.execute(select(Brand.active).where(Brand.id == key.brand_id)).scalar_one_or_none())
+    status = session.execute(select(Location.status).where(Location.id == key.store_id)).scalar_one_or_none()
+    return status is not None and status != LocationStatus.closed
