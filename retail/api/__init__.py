@@ -51,6 +51,7 @@ def register(app: Flask, settings: Settings) -> None:
         cls = default_exceptions[code]
         by_class[cls] = _api_first(by_class.get(cls))
 
+    _document_csv(app.api_doc)
     app.add_url_rule(PREFIX + "/openapi.json", endpoint="api_openapi", view_func=lambda: jsonify(app.api_doc))
     app.after_request(_docs_policy)
     app.add_url_rule(PREFIX + "/docs", endpoint="api_docs", view_func=lambda: redirect(PREFIX + "/docs/swagger"))
@@ -66,3 +67,15 @@ def _docs_policy(response):
     if request.path.startswith(PREFIX + "/docs"):
         response.headers["Content-Security-Policy"] = DOCS_POLICY
     return response
+
+
+def _document_csv(document: dict) -> None:
+    """Every list (an operation with the `format` query parameter) answers CSV as well as JSON."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            if any(p.get("name") == "format" and p.get("in") == "query" for p in operation.get("parameters", [])):
+                content = operation.get("responses", {}).get("200", {}).setdefault("content", {})
+                content["text/csv"] = {"schema": {"type": "string"},
+                                       "example": "sku,model\nRK-MAX2-BLK,Rokid Max 2\n"}
