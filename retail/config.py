@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{INSTANCE_DIR / 'retail.db'}"
     secret_key: SecretStr | None = None
     smtp_url: str | None = None
+    # MAIL_FROM: the sender of the weekly emails; PUBLIC_URL: the address people open the site at, for the
+    # links in emails (no request to take it from when cron sends them).
+    mail_from: str = "Smart glasses forecasts <forecasts@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
     redis_url: str | None = None
     # API_RATE_LIMIT: requests per API key (limits' notation: "600/minute", "20/second"); shared by every
     # worker through Redis when REDIS_URL is set.

@@ -6,6 +6,7 @@ from retail.models.core import *  # noqa: F403
 from retail.models.core import utcnow  # noqa: F401
 from retail.models.idempotency import *  # noqa: F403
 from retail.models.imports import *  # noqa: F403
+from retail.models.outbox import *  # noqa: F403
 from retail.models.purchasing import *  # noqa: F403
 from retail.models.replenishment import *  # noqa: F403
 from retail.models.storeops import *  # noqa: F403
