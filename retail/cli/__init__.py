@@ -5,12 +5,14 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from retail.cli.apikeys import apikeys
     from retail.cli.db import db
     from retail.cli.demo import demo
     from retail.cli.forecast import forecast
     from retail.cli.housekeeping import housekeeping
     from retail.cli.replenish import replenish
 
+    app.cli.add_command(apikeys)
     app.cli.add_command(db)
     app.cli.add_command(demo)
     app.cli.add_command(forecast)

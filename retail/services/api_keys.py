@@ -19,7 +19,7 @@ from sqlmodel import Session
 from retail import errors
 from retail.models import ApiKey, Brand, Location, LocationKind, LocationStatus, Role, User, utcnow
 from retail.services import audit
-from retail.services.verbs import ADMIN, public, query, verb
+from retail.services.verbs import ADMIN, job, public, query, transaction, verb
 
 PREFIX_LENGTH = 10
 SCOPE_SETS = {"read": "read", "write": "read,write", "read,write": "read,write", "write,read": "read,write"}
@@ -99,6 +99,40 @@ def _issue(session: Session, *, name: str, brand: Brand | None, store: Location 
 def create_key(session: Session, actor: User, *, name: str, brand_code: str | None = None,
                store_code: str | None = None, scopes: str = "read", language: str | None = None) -> NewKey:
     """A new key for one brand or one store, with the scopes `read` or `read,write`."""
+    return _create(session, actor.id, name=name, brand_code=brand_code, store_code=store_code, scopes=scopes,
+                   language=language)
+
+
+@job
+def create_key_as_operator(session: Session, *, name: str, brand_code: str | None = None,
+                           store_code: str | None = None, scopes: str = "read", language: str | None = None) -> NewKey:
+    """The same, from the command line (`flask apikeys create`): the operator at the server's shell."""
+    with transaction(session):
+        return _create(session, None, name=name, brand_code=brand_code, store_code=store_code, scopes=scopes,
+                       language=language)
+
+
+@job
+def revoke_key_as_operator(session: Session, *, prefix: str) -> ApiKey:
+    with transaction(session):
+        return _revoke(session, None, _by_prefix(session, prefix).id)
+
+
+@job
+def rotate_key_as_operator(session: Session, *, prefix: str) -> NewKey:
+    with transaction(session):
+        return _rotate(session, None, _by_prefix(session, prefix).id)
+
+
+def _by_prefix(session: Session, prefix: str) -> ApiKey:
+    key = session.execute(select(ApiKey).where(ApiKey.prefix == (prefix or "").strip())).scalar_one_or_none()
+    if key is None:
+        raise errors.NotFound(what="API key", key=(prefix or "")[:16])
+    return key
+
+
+def _create(session: Session, actor_id: int | None, *, name: str, brand_code: str | None, store_code: str | None,
+            scopes: str, language: str | None) -> NewKey:
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise errors.InvalidValue(field="name", value=name[:80] or "-")
@@ -111,8 +145,8 @@ def create_key(session: Session, actor: User, *, name: str, brand_code: str | No
         raise errors.InvalidValue(field="language", value=language)
     user = _integration_account(session, brand=brand, store=store, language=language)
     new = _issue(session, name=name, brand=brand, store=store, scopes=scope_set, language=language, user=user,
-                 created_by=actor.id)
-    audit.record(session, actor_id=actor.id, action="api_key.created", entity="api_key", entity_id=new.key.id,
+                 created_by=actor_id)
+    audit.record(session, actor_id=actor_id, action="api_key.created", entity="api_key", entity_id=new.key.id,
                  detail={"prefix": new.key.prefix, "scopes": scope_set, "brand": brand_code, "store": store_code})
     return new
 
@@ -129,9 +163,13 @@ def _active_key(session: Session, key_id: int) -> ApiKey:
 @verb(ADMIN)
 def revoke_key(session: Session, actor: User, *, key_id: int) -> ApiKey:
     """The key stops working at once (401 on its next call)."""
+    return _revoke(session, actor.id, key_id)
+
+
+def _revoke(session: Session, actor_id: int | None, key_id: int) -> ApiKey:
     key = _active_key(session, key_id)
     key.revoked_at = utcnow()
-    audit.record(session, actor_id=actor.id, action="api_key.revoked", entity="api_key", entity_id=key.id,
+    audit.record(session, actor_id=actor_id, action="api_key.revoked", entity="api_key", entity_id=key.id,
                  detail={"prefix": key.prefix})
     session.flush()
     return key
@@ -140,13 +178,17 @@ def revoke_key(session: Session, actor: User, *, key_id: int) -> ApiKey:
 @verb(ADMIN)
 def rotate_key(session: Session, actor: User, *, key_id: int) -> NewKey:
     """A new secret with the same tenant, scopes and name; the old key is revoked in the same transaction."""
+    return _rotate(session, actor.id, key_id)
+
+
+def _rotate(session: Session, actor_id: int | None, key_id: int) -> NewKey:
     old = _active_key(session, key_id)
     brand = session.get(Brand, old.brand_id) if old.brand_id else None
     store = session.get(Location, old.store_id) if old.store_id else None
     new = _issue(session, name=old.name, brand=brand, store=store, scopes=old.scopes, language=old.language,
-                 user=session.get(User, old.user_id), created_by=actor.id)
+                 user=session.get(User, old.user_id), created_by=actor_id)
     old.revoked_at, old.replaced_by_id = utcnow(), new.key.id
-    audit.record(session, actor_id=actor.id, action="api_key.rotated", entity="api_key", entity_id=old.id,
+    audit.record(session, actor_id=actor_id, action="api_key.rotated", entity="api_key", entity_id=old.id,
                  detail={"prefix": old.prefix, "new_prefix": new.key.prefix})
     session.flush()
     return new
