@@ -15,7 +15,7 @@ TRANSLATIONS = ROOT / "retail" / "translations"
 
 
 def extracted_ids() -> set[str]:
-    method_map = [("retail/web/**.py", "python"), ("retail/templates/**.html", "jinja2")]
+    method_map = [("retail/**.py", "python"), ("retail/templates/**.html", "jinja2")]  # as babel.cfg
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None, "lazy_gettext": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, keywords=keywords):
