@@ -8,6 +8,7 @@ def register(app: Flask) -> None:
     from retail.cli.apikeys import apikeys
     from retail.cli.db import db
     from retail.cli.demo import demo
+    from retail.cli.emails import emails
     from retail.cli.forecast import forecast
     from retail.cli.housekeeping import housekeeping
     from retail.cli.replenish import replenish
@@ -15,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(apikeys)
     app.cli.add_command(db)
     app.cli.add_command(demo)
+    app.cli.add_command(emails)
     app.cli.add_command(forecast)
     app.cli.add_command(housekeeping)
     app.cli.add_command(replenish)
