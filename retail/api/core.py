@@ -170,6 +170,9 @@ def blueprint(name: str, url_prefix: str, tag: str, description: str = "") -> AP
     bp = APIBlueprint(name, __name__, url_prefix=url_prefix, abp_tags=[Tag(name=tag, description=description)],
                       abp_security=[{"bearerAuth": []}], abp_responses=COMMON_RESPONSES)
     bp.before_request(authenticate_request)
+    tenant = url_prefix.rstrip("/").rsplit("/", 1)[-1]
+    if tenant in ("brand", "store"):  # the key's kind is checked before the request is read (403, not 422)
+        bp.before_request(_require_brand if tenant == "brand" else _require_store)
     bp.after_request(add_rate_headers)
     bp.register_error_handler(errors.DomainError, refusal)
     bp.register_error_handler(RateLimited, too_many)
@@ -204,6 +207,14 @@ def brand_id() -> int:
     if found.brand_id is None:
         raise errors.WrongTenant(needed="brand", actual="store")
     return found.brand_id
+
+
+def _require_brand() -> None:
+    brand_id()
+
+
+def _require_store() -> None:
+    store_id()
 
 
 def store_id() -> int:
