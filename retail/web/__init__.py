@@ -20,6 +20,7 @@ def register(app: Flask, settings: Settings) -> None:
 
     from retail.web import access, errors, i18n, idempotency, security
     from retail.web.admin import bp as admin_bp
+    from retail.web.api_keys import bp as api_keys_bp
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
     from retail.web.counts import bp as counts_bp
@@ -45,7 +46,7 @@ def register(app: Flask, settings: Settings) -> None:
     idempotency.init_app(app)
     i18n.init_app(app)
     for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
-                      replenishment_bp, pos_import_bp, admin_bp):
+                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
     security.init_app(app, settings)
