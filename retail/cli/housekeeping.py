@@ -14,9 +14,10 @@ def housekeeping():
     pass
 
 
-@housekeeping.command(help="Delete one-time form keys older than 2 days and expired staged POS files.")
+@housekeeping.command(help="Delete one-time form keys and kept API responses older than 2 days, and expired staged POS files.")
 @with_appcontext
 def purge():
     with new_session(current_app.extensions["engine"]) as session:
         done = service.purge(session)
-    click.echo(f"purged {done.keys} form keys, {done.staged_files} staged POS files")
+    click.echo(f"purged {done.keys} form keys, {done.staged_files} staged POS files, "
+               f"{done.api_responses} kept API responses")
