@@ -379,18 +379,38 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
+class _Refused(Exception):  # noqa: N818 - carries a refusal answered by the view itself out of the transaction
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _run(handler: Callable[[], Response]) -> Response:
+    response = handler()
+    if response.status_code >= 400:  # answered as a refusal: nothing of it may be committed
+        raise _Refused(response)
+    return response
+
+
 def write(handler: Callable[[], Response]) -> Response:
     """Run a write in one transaction (the verbs it calls join it). With an `Idempotency-Key`, the key is
     taken first in the same transaction: a concurrent twin waits on the unique index, then finds it taken;
     a retry with the same body gets the first response again, unchanged ('Idempotent-Replayed: true'); the
-    same key with another body is refused (422). A refused request records nothing: it may be retried."""
+    same key with another body is refused (422). A refused request (an exception, or an answer of status 400
+    or more) rolls back and records nothing, key included: it may be retried."""
     session = db_session()
     key = request.headers.get("Idempotency-Key", "")
-    if not key:
-        with transaction(session):
-            return handler()
-    if not KEY_PATTERN.fullmatch(key):
+    if key and not KEY_PATTERN.fullmatch(key):
         raise errors.InvalidValue(field="Idempotency-Key", value=key[:64])
+    try:
+        if not key:
+            with transaction(session):
+                return _run(handler)
+        return _write_once(session, key, handler)
+    except _Refused as refused:
+        return refused.response
+
+
+def _write_once(session, key: str, handler: Callable[[], Response]) -> Response:
     user_id, fingerprint = caller().actor.id, _fingerprint()
     with transaction(session):
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -406,7 +426,7 @@ def write(handler: Callable[[], Response]) -> Response:
             replay = Response(first.body or "", status=first.status, mimetype="application/json")
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
-        response = handler()
+        response = _run(handler)
         session.execute(table.update().where(table.c.id == taken).values(
             status=response.status_code, body=response.get_data(as_text=True)))
     return response
