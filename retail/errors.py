@@ -261,3 +261,24 @@ class NoticeExceedsConfirmed(DomainError):
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     message = "This Idempotency-Key was used before with another request: nothing was changed."
+
+
+# Purchase orders to brands and their shipment notices (retail/services/purchasing.py).
+class NotOnPurchaseOrder(DomainError):
+    code = "not_on_purchase_order"
+    message = "{sku} is not on purchase order {reference}."
+
+
+class ConfirmExceedsProposed(DomainError):
+    code = "confirm_exceeds_proposed"
+    message = "{confirmed} unit(s) of {sku} exceed the {proposed} proposed on purchase order {reference}."
+
+
+class SerialsNotExpected(DomainError):
+    code = "serials_not_expected"
+    message = "{sku} has no serial numbers: send its quantity without serials."
+
+
+class DateRangeInvalid(DomainError):
+    code = "date_range_invalid"
+    message = "From {start} to {end} is not a valid range: start on or before end, at most {max_days} days."

@@ -168,3 +168,13 @@ MESSAGES.update({
     "invalid_request": N_("The request does not match the API's schema (%(count)s error(s)): see errors."),
     "rate_limited": N_("Too many requests for this key: try again in %(seconds)s seconds."),
 })
+
+# The partner API's brand operations (retail/services/purchasing.py, catalogue.py, brand_reports.py).
+MESSAGES.update({
+    "not_on_purchase_order": N_("%(sku)s is not on purchase order %(reference)s."),
+    "confirm_exceeds_proposed": N_("%(confirmed)s unit(s) of %(sku)s are more than the %(proposed)s proposed on "
+                                   "purchase order %(reference)s: confirm at most the proposed quantity."),
+    "serials_not_expected": N_("%(sku)s has no serial numbers: send its quantity without serials."),
+    "date_range_invalid": N_("From %(start)s to %(end)s is not a valid range: the start must be on or before the "
+                             "end, and the range at most %(max_days)s days."),
+})

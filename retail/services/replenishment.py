@@ -38,7 +38,7 @@ from retail.models import (
     User,
     utcnow,
 )
-from retail.services import access, audit, forecasts, ledger
+from retail.services import access, audit, forecasts, ledger, purchasing
 from retail.services.verbs import NETWORK, STORE, job, query, verb
 
 BATCH = 5000
@@ -92,6 +92,8 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
     existing = session.execute(select(ReplenishmentRun).where(
         ReplenishmentRun.forecast_run_id == run_fc.id, ReplenishmentRun.as_of == as_of)).scalars().first()
     if existing is not None:
+        if purchasing.orders_from_plan(session, run_id=existing.id):  # a run planned before purchase orders
+            session.commit()
         return existing
     began = time.perf_counter()
     config = config or policy.PolicyConfig(hold_per_kcny=HOLD_PER_KCNY)
@@ -165,6 +167,7 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
              "product_id": int(pid[r["sku"]]), "quantity": int(r["units"]), "expected_gain": float(r["expected_gain"]),
              "explanation": {"p_from": float(r["p_from"]), "p_to": float(r["p_to"]), "aged": bool(r["aged"])}}
             for r in transfers.to_dict("records")])
+    purchasing.orders_from_plan(session, run_id=run.id)  # the proposals, addressed to each brand
     run.lines = len(rows)
     run.units = int(ordered["order_units"].sum())
     run.seconds = round(time.perf_counter() - began, 2)
