@@ -282,3 +282,26 @@ class SerialsNotExpected(DomainError):
 class DateRangeInvalid(DomainError):
     code = "date_range_invalid"
     message = "From {start} to {end} is not a valid range: start on or before end, at most {max_days} days."
+
+
+# The store operations of the partner API (retail/services/store_api.py): batches of till sales and returns.
+class InvalidBatch(DomainError):
+    """Rows of a batch of sales or returns are refused: nothing of the batch is recorded. `errors` are the
+    POS import's row errors (`pos_import.RowError`), numbered from 1 in the order of the batch."""
+
+    code = "invalid_batch"
+    message = "{count} row(s) of the batch are refused: nothing was recorded."
+
+    def __init__(self, errors_: list):
+        self.errors = errors_
+        super().__init__(count=len({e.row_number for e in errors_}))
+
+
+class CurrencyMismatch(DomainError):
+    code = "currency_mismatch"
+    message = "Store {location} sells in {currency}, not in {given}."
+
+
+class NotInSuggestion(DomainError):
+    code = "not_in_suggestion"
+    message = "{sku} is not among the store's suggested lines."

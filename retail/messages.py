@@ -178,3 +178,11 @@ MESSAGES.update({
     "date_range_invalid": N_("From %(start)s to %(end)s is not a valid range: the start must be on or before the "
                              "end, and the range at most %(max_days)s days."),
 })
+
+# The store operations of the partner API (retail/api/store.py): batches of till sales and returns.
+MESSAGES.update({
+    "invalid_batch": N_("%(count)s row(s) of the batch are refused: nothing was recorded. Correct them (see "
+                        "errors) and send the batch again."),
+    "currency_mismatch": N_("Store %(location)s sells in %(currency)s, not in %(given)s."),
+    "not_in_suggestion": N_("%(sku)s is not among the store's suggested lines: it cannot be ordered here."),
+})
