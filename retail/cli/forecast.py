@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from retail.db import new_session
-from retail.services import forecasts
+from retail.services import forecasts, weekly_digest
 
 
 @click.group(help="Demand forecasts.")
@@ -19,10 +19,29 @@ def forecast():
 @forecast.command(help="Forecast from the ledger's weekly sales (skips a start week already forecast).")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="first forecast week (a Monday)")
 @click.option("--horizon", default=13, show_default=True, type=int)
+@click.option("--week", default=None, help="the ISO week to forecast from (YYYY-Www or `current`, Asia/Shanghai): "
+                                           "refused when the ledger has no sale since the week before (cron)")
 @with_appcontext
-def run(start, horizon: int):
+def run(start, horizon: int, week: str | None):
     with new_session(current_app.extensions["engine"]) as session:
         start_day: date | None = start.date() if start else None
+        if week is not None:
+            monday = _week(week)
+            reason = weekly_digest.stale_reason(session, step="forecast", week=monday)
+            if reason:
+                raise click.ClickException(f"not forecasting week {weekly_digest.week_label(monday)}: {reason}")
+            start_day = start_day or monday
         result = forecasts.run_forecast(session, start=start_day, horizon=horizon, progress=True)
         click.echo(f"forecast run {result.id}: {result.series} series from {result.start_week}, "
                    f"horizon {result.horizon} weeks, {result.seconds} s")
+
+
+def _week(value: str) -> date:
+    from retail.models import utcnow
+
+    if value == "current":
+        return weekly_digest.current_week(utcnow())
+    try:
+        return weekly_digest.parse_week(value)
+    except weekly_digest.InvalidWeek as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO week such as 2026-W48 (or `current`)") from exc

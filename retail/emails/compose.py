@@ -134,7 +134,6 @@ class Composer:
         msg["To"] = formataddr((recipient.name, recipient.email))
         msg["Date"] = rfc2822_date(utcnow())
         msg["Message-ID"] = message_id or f"<weekly.{recipient.user_id}@{self.domain}>"
-        msg["Content-Language"] = HTML_LANG.get(recipient.language, "en")
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
@@ -142,6 +141,7 @@ class Composer:
         msg.add_alternative(rendered.html, subtype="html")
         msg.get_payload()[1].add_related(rendered.png, maintype="image", subtype="png", cid=f"<{CHART_CID}>",
                                          filename="chart.png", disposition="inline")
+        msg["Content-Language"] = HTML_LANG.get(recipient.language, "en")  # after: make_alternative moves Content-*
         return msg
 
     @property

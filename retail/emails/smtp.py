@@ -130,7 +130,13 @@ class Mailer:
                 client.starttls(context=c.tls_context())
                 client.ehlo()
         if c.username:
-            client.login(c.username, c.password or "")
+            client.ehlo_or_helo_if_needed()
+            if "plain" in client.esmtp_features.get("auth", "").lower().split():
+                # One mechanism: smtplib's login() would go on to LOGIN after a refused PLAIN.
+                client.user, client.password = c.username, c.password or ""
+                client.auth("PLAIN", client.auth_plain)
+            else:
+                client.login(c.username, c.password or "")
         return client
 
     def _wait(self, attempt: int) -> None:
@@ -146,7 +152,7 @@ class Mailer:
                     self.client = self._connect()
                 self.client.send_message(message)
                 return Outcome.sent, None
-            except smtplib.SMTPAuthenticationError as exc:
+            except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
                 self.close()
                 raise SmtpUnavailable(f"authentication refused by {self.config.redacted()}: {describe(exc)}") from exc
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,

@@ -175,6 +175,12 @@ def stale_reason(session: Session, *, step: str, week: date) -> str | None:
     return None
 
 
+@query
+def forecast_run_for(session: Session, *, week: date) -> ForecastRun | None:
+    """The forecast run that starts on the week's Monday (the latest such), or None."""
+    return _forecast_run(session, week)
+
+
 def _forecast_run(session: Session, week: date) -> ForecastRun | None:
     return session.execute(select(ForecastRun).where(ForecastRun.start_week == week)
                            .order_by(ForecastRun.id.desc()).limit(1)).scalars().first()
@@ -262,7 +268,7 @@ def _local_weeks(ts: pd.Series, zones: pd.Series) -> pd.Series:
     out = pd.Series(pd.NaT, index=ts.index, dtype="datetime64[ns]")
     for zone, idx in zones.groupby(zones).groups.items():
         local = ts.loc[idx].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
-        out.loc[idx] = (local - pd.to_timedelta(local.dt.weekday, unit="D")).to_numpy()
+        out.loc[idx] = (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).to_numpy()
     return out.dt.date
 
 
@@ -772,3 +778,34 @@ def planner_digest(data: WeekData) -> PlannerDigest:
             data.suggested) else 0,
         purchase_units=int(data.purchases["quantity"].sum()) if len(data.purchases) else 0,
         history=history, band=band)
+
+
+@query
+def find_recipient(session: Session, *, who: str) -> Recipient:
+    """A person by id or email address, as the recipient of their weekly email (the admin preview)."""
+    who = (who or "").strip()
+    if who.isdigit() and len(who) <= 10:
+        return recipient_for(session, user_id=int(who))
+    user_id = session.execute(select(User.id).where(func.lower(User.email) == who.lower())).scalar()
+    if user_id is None:
+        raise errors.NotFound(what="User", key=who)
+    return recipient_for(session, user_id=user_id)
+
+
+def digest_for(data: WeekData, recipient: Recipient):
+    """The digest of a recipient's kind, from data loaded for it (`load_for`)."""
+    if recipient.kind == EmailKind.store:
+        return store_digest(data, recipient.scope_id)
+    if recipient.kind == EmailKind.brand:
+        return brand_digest(data, recipient.scope_id)
+    return planner_digest(data)
+
+
+@query
+def load_for(session: Session, *, recipient: Recipient, week: date) -> WeekData:
+    """Only what one recipient's email needs (the preview): one store, one brand, or the network."""
+    if recipient.kind == EmailKind.store:
+        return load(session, week=week, store_ids=[recipient.scope_id])
+    if recipient.kind == EmailKind.brand:
+        return load(session, week=week, brand_id=recipient.scope_id)
+    return load(session, week=week, accuracy=True)

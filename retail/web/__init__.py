@@ -26,6 +26,8 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.counts import bp as counts_bp
     from retail.web.deliveries import bp as deliveries_bp
     from retail.web.demo_units import bp as demo_units_bp
+    from retail.web.email_preview import bp as emails_bp
+    from retail.web.email_preview import unsubscribe_post
     from retail.web.pos_import import bp as pos_import_bp
     from retail.web.replenishment import bp as replenishment_bp
     from retail.web.returns import bp as returns_bp
@@ -40,13 +42,14 @@ def register(app: Flask, settings: Settings) -> None:
                       SESSION_COOKIE_SECURE=settings.secure_cookies)
     # Ids in URLs are 1 to 2,147,483,647 (an INTEGER column), at most 10 digits read: anything else is 404.
     app.url_map.converters["int"] = BoundedInt
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(unsubscribe_post)  # mail clients' one-click unsubscribe (RFC 8058): the signed token authorises
     access.init_app(app)
     errors.init_app(app)
     idempotency.init_app(app)
     i18n.init_app(app)
     for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
-                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp):
+                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp, emails_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
     security.init_app(app, settings)
