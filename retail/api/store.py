@@ -377,7 +377,7 @@ class DeliveryLineOut(BaseModel):
 class DeliveryDetail(BaseModel):
     id: int = Field(examples=[31])
     reference: str = Field(examples=["SH-2026-0031"])
-    status: Literal["in_transit", "received"]
+    status: Literal["in_transit", "received", "cancelled"]
     shipped_at: datetime
     expected_at: datetime | None = None
     received_at: datetime | None = None
