@@ -26,7 +26,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import HTTPException
@@ -65,7 +65,8 @@ class Money(BaseModel):
 
 
 class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Paging of every list. Unknown query parameters are ignored (flask-openapi3 reads the declared ones)."""
+
     cursor: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_=-]*$",
                                  description="`next_cursor` of the previous page; empty for the first.")] = ""
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="Items per page (1 to 500).")] = 50
