@@ -12,6 +12,7 @@ is one 422 problem listing every refused row (`errors: [{row, field, code, messa
 """
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -253,7 +254,9 @@ class ReturnIn(BaseModel):
     sku: Annotated[str, Field(max_length=parsing.MAX_SKU_LENGTH, pattern=r"^[A-Za-z0-9._-]*$",
                               description="Picks the line of a receipt; may be left out with serials or a sale id.",
                               examples=["RK-CASE"])] = ""
-    quantity: QUANTITY | None = Field(default=None, description="Default: the number of serials, else 1.")
+    quantity: QUANTITY | None = Field(default=None, description="Default: the number of serials, else 1. A "
+                                                               "serialised SKU comes back by its serials, as in "
+                                                               "a POS file.")
     returned_at: datetime | None = Field(default=None, description=TILL_TIME, examples=["2026-11-21T11:00:00+08:00"])
 
 
@@ -465,6 +468,11 @@ class Replenishment(BaseModel):
     lines: list[SuggestedLineOut]
 
 
+def _finite(numbers: dict) -> dict:
+    """The plan's numbers as JSON allows them: a non-finite float (an unbounded cover) is null."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in (numbers or {}).items()}
+
+
 def _replenishment(store_id: int) -> dict:
     suggestion = replenishment.suggested_order(db_session(), store_id=store_id)
     if suggestion is None:
@@ -473,7 +481,7 @@ def _replenishment(store_id: int) -> dict:
     return {"run_id": suggestion.run.id, "as_of": suggestion.run.as_of,
             "order": {"reference": order.reference, "status": order.status} if order else None,
             "lines": [{"sku": product.sku, "quantity": line.quantity, "explanation": line.text or "",
-                       "numbers": line.explanation or {}, "ordered": ordered}
+                       "numbers": _finite(line.explanation), "ordered": ordered}
                       for line, product, ordered in suggestion.lines]}
 
 

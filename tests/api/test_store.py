@@ -22,6 +22,7 @@ from retail.models import (
     SuggestedLine,
     TransferRequest,
 )
+from retail.services import pos_import
 from tests.api.factories import bearer
 from tests.committing import inventory, shipments
 
@@ -207,6 +208,24 @@ def test_the_same_batch_sent_twice_at_once_without_a_key_is_recorded_once(app, p
     assert sales_of(db, world["a"]) == 50
     first, second = (a.json["data"] for a in answers)
     assert [r["sale"]["id"] for r in first] == [r["sale"]["id"] for r in second]
+
+
+def test_a_till_row_pushed_by_the_api_and_found_again_in_a_pos_file_is_recorded_once(client, world, db):
+    """One fingerprint for both channels: a row pushed by the POS through the API and the same row in the
+    day's till export (or the reverse) lands once."""
+    pushed = post(client, world, "/sales", {"sales": [
+        {"receipt": "R-5001", "sku": "RK-CASE", "quantity": 2, "unit_price": "199.00",
+         "sold_at": "2026-11-20T14:05:00+08:00"}]})
+    assert pushed.status_code == 201
+    content = (b"date,sku,quantity,serials,unit_price,type,receipt\r\n"
+               b"2026-11-20 14:05,RK-CASE,2,,199.00,sale,R-5001\r\n"
+               b"2026-11-20 15:30,RK-CASE,1,,199.00,sale,R-5002\r\n")
+    result = pos_import.apply(db, world["staff"], store_id=world["a"].id, filename="till.csv", content=content)
+    assert (result.imported_rows, result.skipped_rows) == (1, 1)
+    again = post(client, world, "/sales", {"sales": [
+        {"receipt": "R-5002", "sku": "6970000000024", "unit_price": "199.00", "sold_at": "2026-11-20T07:30:00Z"}]})
+    assert again.json["already_recorded"] == 1 and again.json["data"][0]["sale"]["receipt"] == "R-5002"
+    assert sales_of(db, world["a"]) == 2
 
 
 def test_a_sale_without_its_till_time_is_not_recognised_when_sent_again(client, world, db):
