@@ -432,12 +432,14 @@ def receive_delivery(path: DeliveryPath, body: ReceiptIn, header: core.WriteHead
         session = db_session()
         _shipment, lines = deliveries.open_delivery(session, store_id=store_id, shipment_id=path.delivery_id)
         received, scanned = {}, {p.sku: [] for _line, p in lines if p.serialised}
+        canonical = {code: p.sku for _line, p in lines for code in (p.sku, p.barcode) if code}
         for line in body.lines:
             sku = parsing.sku(line.sku)
+            sku = canonical.get(sku, sku)  # a barcode names its SKU
             if sku in received:
                 raise errors.InvalidValue(field="sku", value=sku)
             received[sku] = line.quantity
-            if line.serials is not None:
+            if line.serials or (line.serials is not None and sku in scanned):  # [] means none, for any SKU
                 scanned[sku] = line.serials
         deliveries.receive(session, actor, store_id=store_id, shipment_id=path.delivery_id, received=received,
                            serials=scanned)

@@ -339,7 +339,8 @@ def test_open_deliveries_one_delivery_and_receiving_it(client, world, db, delive
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
     assert get(client, world, f"/deliveries/{delivery['a']}").json["status"] == "in_transit"
     received = post(client, world, f"/deliveries/{delivery['a']}/receipt", {"lines": [
-        {"sku": "RK-CASE", "quantity": 9}, {"sku": "RK-MAX2-BLK", "quantity": 2, "serials": ["SN-D1", "SN-D2"]}]})
+        {"sku": "6970000000024", "quantity": 9, "serials": []},  # by barcode; no serials for an unserialised SKU
+        {"sku": "RK-MAX2-BLK", "quantity": 2, "serials": ["SN-D1", "SN-D2"]}]})
     assert received.status_code == 201, received.json
     assert received.json["status"] == "received"
     assert {line["sku"]: line["received_quantity"] for line in received.json["lines"]} == {"RK-CASE": 9,
