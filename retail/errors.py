@@ -305,3 +305,32 @@ class CurrencyMismatch(DomainError):
 class NotInSuggestion(DomainError):
     code = "not_in_suggestion"
     message = "{sku} is not among the store's suggested lines."
+
+
+# Agreements, prices, credit holds and settlement statements (issue 15; retail/services/settlement.py).
+class CreditHoldNotAcknowledged(DomainError):
+    """A franchise order held at submission (credit limit, agreement status, brands not authorised) is approved
+    only by a planner who acknowledges the hold's reasons."""
+
+    code = "credit_hold_unacknowledged"
+    message = "Order {reference} is held ({reasons}): approve it with the hold acknowledged."
+
+
+class AgreementInvalid(DomainError):
+    code = "agreement_invalid"
+    message = "The agreement is not valid: {reason}."
+
+
+class AgreementBackdated(DomainError):
+    code = "agreement_backdated"
+    message = "Statements of store {store} are issued up to {month}: a new version starts on {earliest} or later."
+
+
+class NoAgreement(DomainError):
+    code = "no_agreement"
+    message = "Store {store} has no {model} agreement in force on {day}."
+
+
+class MonthNotOver(DomainError):
+    code = "month_not_over"
+    message = "Month {month} is not over yet: its statements are issued from {first_day}."

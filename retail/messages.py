@@ -186,3 +186,19 @@ MESSAGES.update({
     "currency_mismatch": N_("Store %(location)s sells in %(currency)s, not in %(given)s."),
     "not_in_suggestion": N_("%(sku)s is not among the store's suggested lines: it cannot be ordered here."),
 })
+
+# Agreements, credit holds and settlement statements (issue 15; retail/services/settlement.py). The hold reasons
+# of a franchise order are shown by their code (hold_*), with the figures kept at pricing.
+MESSAGES.update({
+    "credit_hold_unacknowledged": N_("Order %(reference)s is held (%(reasons)s): tick “I acknowledge the hold” to "
+                                     "approve it."),
+    "agreement_invalid": N_("The agreement is not valid: %(reason)s."),
+    "agreement_backdated": N_("Statements of store %(store)s are issued up to %(month)s: a new version starts on "
+                              "%(earliest)s or later."),
+    "no_agreement": N_("Store %(store)s has no %(model)s agreement in force on %(day)s."),
+    "month_not_over": N_("Month %(month)s is not over yet: its statements are issued from %(first_day)s."),
+    "hold_credit_limit": N_("open balance %(open_balance)s plus orders not yet invoiced %(pending)s plus this order "
+                            "%(order_total)s is over the credit limit %(credit_limit)s %(currency)s"),
+    "hold_agreement_status": N_("the agreement is %(status)s"),
+    "hold_brand_not_authorised": N_("brands not authorised for the store: %(skus)s"),
+})

@@ -38,7 +38,7 @@ from retail.models import (
     User,
     utcnow,
 )
-from retail.services import access, audit, forecasts, ledger, purchasing
+from retail.services import access, audit, forecasts, ledger, purchasing, settlement
 from retail.services.verbs import NETWORK, STORE, job, query, verb
 
 BATCH = 5000
@@ -209,6 +209,8 @@ def submit(session: Session, actor: User, *, store_id: int, run_id: int,
         if qty:
             session.add(ReplenishmentOrderLine(order_id=order.id, product_id=ln.product_id, quantity=qty,
                                                suggested_line_id=ln.id))
+    session.flush()
+    settlement.price_order(session, actor, store_id=store_id, order_id=order.id)  # franchise: priced, maybe held
     audit.record(session, actor_id=actor_id, action="order.submitted", entity="replenishment_order",
                  entity_id=order.reference, detail={"lines": len(lines)})
     session.flush()
@@ -236,7 +238,9 @@ def _transition(session: Session, order_id: int, verb: str, actor_id: int | None
 
 
 @verb(NETWORK)
-def approve(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
+def approve(session: Session, actor: User, *, order_id: int, acknowledge_credit_hold: bool = False
+            ) -> ReplenishmentOrder:
+    settlement.acknowledge_hold(session, actor, order_id=order_id, acknowledged=acknowledge_credit_hold)
     order = _transition(session, order_id, "approve", actor.id, approved_by=actor.id)
     session.flush()
     session.refresh(order)
@@ -268,6 +272,7 @@ def ship(session: Session, actor: User, *, order_id: int) -> ReplenishmentOrder:
     shipment = ledger.ship(session, from_location_id=order.from_location_id, to_location_id=order.location_id,
                            lines=out, reference=order.reference, actor_id=actor.id)
     order.shipment_id = shipment.id
+    settlement.invoice_order(session, actor, order_id=order_id)  # franchise: invoiced once
     session.flush()
     session.refresh(order)
     return order
