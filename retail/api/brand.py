@@ -22,6 +22,15 @@ from retail.services import brand_reports, catalogue, purchasing
 bp = core.blueprint("api_brand", "/api/v1/brand", "Brand",
                     "For brand partners' systems, with a key bound to the brand.")
 
+
+
+@bp.before_request
+def _brand_keys_only() -> None:
+    """A store key is refused (403) before its request is read: a brand operation's refusal does not depend
+    on the body or the query it sent."""
+    core.brand_id()  # runs after core.authenticate_request, which set the caller
+
+
 SKU = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$", examples=["RK-MAX2-BLK"])]
 
 
@@ -108,7 +117,7 @@ ProductOut.model_config = ConfigDict(openapi_extra={"headers": {"ETag": {
 ProductOut.model_rebuild(force=True)
 
 
-class SkuPath(BaseModel):
+class ProductPath(BaseModel):
     sku: SkuParam
 
 
@@ -163,7 +172,7 @@ PRECONDITION_RESPONSES = {
 
 
 @bp.get("/products/<sku>", responses={200: ProductOut}, summary="One of the brand's products, with its ETag")
-def get_product(path: SkuPath):
+def get_product(path: ProductPath):
     product = catalogue.brand_product(db_session(), brand_id=core.brand_id(), sku=path.sku)
     return core.ok(product_out(product), headers=_etag(product))
 
@@ -185,7 +194,7 @@ def create_product(body: ProductIn, header: core.WriteHeaders):
 
 @bp.patch("/products/<sku>", responses={200: ProductOut, **core.WRITE_RESPONSES, **PRECONDITION_RESPONSES},
           summary="Change one of the brand's products (If-Match required)")
-def change_product(path: SkuPath, body: ProductChange, header: ChangeHeaders):
+def change_product(path: ProductPath, body: ProductChange, header: ChangeHeaders):
     brand_id = core.brand_id()
     changes = body.model_dump(exclude_unset=True)
     if not header.if_match:
@@ -203,7 +212,7 @@ def change_product(path: SkuPath, body: ProductChange, header: ChangeHeaders):
 
 # ---------------------------------------------------------------- stock
 
-class StockOut(BaseModel):
+class BrandStockOut(BaseModel):
     sku: SKU
     province: str | None = Field(default=None, examples=["Shanghai"], description="At level province or store.")
     store: str | None = Field(default=None, examples=["S0001"], description="At level store.")
@@ -215,19 +224,19 @@ class StockOut(BaseModel):
                                          description="on_hand / weekly_sales; null when nothing sold.")
 
 
-class StockPage(BaseModel):
-    data: list[StockOut]
+class BrandStockPage(BaseModel):
+    data: list[BrandStockOut]
     next_cursor: str | None = None
 
 
-class StockQuery(core.PageQuery):
+class BrandStockQuery(core.PageQuery):
     level: Literal["sku", "province", "store"] = "sku"
     sku: SkuFilter = ""
 
 
-@bp.get("/stock", responses={200: StockPage},
+@bp.get("/stock", responses={200: BrandStockPage},
         summary="The brand's stock by SKU (every location), province or store: on hand, in transit, cover")
-def list_stock(query: StockQuery):
+def list_stock(query: BrandStockQuery):
     """Weeks of cover are on hand divided by the mean weekly units sold over the last 8 weeks (sales
     history, not the forecast); null when nothing sold. Level `sku` counts every location (warehouses
     included); `province` and `store` count stores only. Ordered by (sku), (province, sku) or (store, sku)."""
@@ -240,7 +249,7 @@ def list_stock(query: StockQuery):
     rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
         r.province if query.level == "province" else r.store, r.sku))
     return core.page([asdict(r) for r in rows], next_cursor=next_cursor, query=query,
-                     columns=list(StockOut.model_fields))
+                     columns=list(BrandStockOut.model_fields))
 
 
 # ---------------------------------------------------------------- sell-through
@@ -335,7 +344,7 @@ def list_forecasts(query: ForecastQuery):
 
 # ---------------------------------------------------------------- purchase orders
 
-class OrderLineOut(BaseModel):
+class PurchaseOrderLineOut(BaseModel):
     sku: SKU
     proposed_quantity: int = Field(ge=1, examples=[40])
     status: Literal["open", "confirmed", "rejected"]
@@ -352,7 +361,7 @@ class PurchaseOrderOut(BaseModel):
     arrival_week: date = Field(examples=["2026-11-23"])
     created_at: datetime
     updated_at: datetime
-    lines: list[OrderLineOut]
+    lines: list[PurchaseOrderLineOut]
 
 
 class PurchaseOrderPage(BaseModel):
@@ -360,11 +369,11 @@ class PurchaseOrderPage(BaseModel):
     next_cursor: str | None = None
 
 
-class OrderQuery(core.PageQuery):
+class PurchaseOrderQuery(core.PageQuery):
     status: Literal["open", "answered", "closed", ""] = ""
 
 
-class OrderPath(BaseModel):
+class PurchaseOrderPath(BaseModel):
     order_id: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -378,7 +387,7 @@ def order_out(order: PurchaseOrder, dc: str, lines: list[purchasing.OrderLine]) 
 
 @bp.get("/purchase-orders", responses={200: PurchaseOrderPage},
         summary="The purchase orders addressed to the brand, oldest first")
-def list_purchase_orders(query: OrderQuery):
+def list_purchase_orders(query: PurchaseOrderQuery):
     brand_id = core.brand_id()
     after = core.decode_cursor(query.cursor)
     session = db_session()
@@ -393,7 +402,7 @@ def list_purchase_orders(query: OrderQuery):
 
 @bp.get("/purchase-orders/<int:order_id>", responses={200: PurchaseOrderOut},
         summary="One purchase order with its lines: proposed, confirmed and notified quantities")
-def get_purchase_order(path: OrderPath):
+def get_purchase_order(path: PurchaseOrderPath):
     view = purchasing.order(db_session(), brand_id=core.brand_id(), order_id=path.order_id)
     return core.ok(order_out(view.order, view.dc, view.lines))
 
@@ -421,7 +430,7 @@ class AnswersIn(BaseModel):
 
 @bp.post("/purchase-orders/<int:order_id>/answers", responses={200: PurchaseOrderOut, **core.WRITE_RESPONSES},
          summary="Confirm or reject lines of a purchase order")
-def answer_purchase_order(path: OrderPath, body: AnswersIn, header: core.WriteHeaders):
+def answer_purchase_order(path: PurchaseOrderPath, body: AnswersIn, header: core.WriteHeaders):
     brand_id = core.brand_id()
     answers = [purchasing.Answer(sku=ln.sku, reject=True) if isinstance(ln, RejectLine)
                else purchasing.Answer(sku=ln.sku, confirmed_quantity=ln.confirmed_quantity) for ln in body.lines]
@@ -506,7 +515,7 @@ def notice_out(view: purchasing.NoticeView) -> dict:
 
 @bp.post("/purchase-orders/<int:order_id>/shipment-notices", responses={201: NoticeOut, **core.WRITE_RESPONSES},
          summary="Send an advance shipment notice: the units go in transit to the order's warehouse")
-def create_shipment_notice(path: OrderPath, body: NoticeIn, header: core.WriteHeaders):
+def create_shipment_notice(path: PurchaseOrderPath, body: NoticeIn, header: core.WriteHeaders):
     brand_id = core.brand_id()
     expected_at = body.expected_at
     if expected_at is not None:

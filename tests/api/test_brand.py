@@ -586,3 +586,10 @@ def test_concurrent_notices_with_one_reference_and_different_keys_make_one_shipm
     assert session.execute(select(func.count()).select_from(Shipment)).scalar_one() == 1
     assert session.get(StockBalance, (world["dc"].id, world["case"].id)).in_transit == 10
     assert session.execute(select(PurchaseOrder.status).where(PurchaseOrder.id == order.id)).scalar_one() == "answered"
+
+
+def test_a_store_key_is_refused_before_its_request_is_read(client, world):
+    for response in (post(client, world, "/products", {}, key="store"),
+                     get(client, world, "/sell-through", key="store"),
+                     client.patch(f"{API}/products/RK-CASE", json={"bad": 1}, headers=bearer(world["keys"]["store"]))):
+        assert response.status_code == 403 and response.json["code"] == "wrong_tenant"
