@@ -276,6 +276,29 @@ def test_returns_by_serial_by_receipt_and_by_sale_id(client, world, db):
     assert get(client, world, f"/sales/{sale_3}").json["returned"] == 1
 
 
+def test_returns_sent_again_without_a_key_are_recognised_by_their_till_time(client, world, db):
+    post(client, world, "/sales", {"sales": [{"receipt": "R-1", "sku": "RK-CASE", "quantity": 3,
+                                              "sold_at": "2026-11-20T10:00:00Z"}]})
+    batch = {"returns": [{"receipt": "R-1", "sku": "RK-CASE", "quantity": 1, "returned_at": "2026-11-21T10:00:00Z"}]}
+    first = post(client, world, "/returns", batch)
+    again = post(client, world, "/returns", batch)
+    assert first.json["recorded"] == 1 and again.json["already_recorded"] == 1
+    assert again.json["data"][0]["returns"] == first.json["data"][0]["returns"]
+    assert count(db, Movement, Movement.kind == MovementKind.return_) == 1
+    assert on_hand(db, world["a"], world["case"]) == 18
+
+
+def test_a_refused_batch_keeps_nothing_not_even_its_idempotency_key(client, world, db):
+    bad = {"sales": [{"receipt": "R-1", "sku": "RK-CASE", "quantity": 99}]}
+    for _ in range(2):
+        refused = post(client, world, "/sales", bad, **{"Idempotency-Key": "k-1"})
+        assert refused.status_code == 422 and "Idempotent-Replayed" not in refused.headers
+        assert refused.json["errors"][0]["code"] == "insufficient_stock"
+    fixed = post(client, world, "/sales", {"sales": [{"receipt": "R-1", "sku": "RK-CASE", "quantity": 9}]},
+                 **{"Idempotency-Key": "k-1"})  # the key was not kept: the corrected batch may use it
+    assert fixed.status_code == 201 and sales_of(db, world["a"]) == 1
+
+
 def test_refused_returns_are_row_numbered_and_change_nothing(client, world, db):
     sold = post(client, world, "/sales", {"sales": [{"receipt": "R-1", "sku": "RK-CASE", "quantity": 1}]}).json
     other = post(client, world, "/sales", {"sales": [{"receipt": "HK-1", "sku": "RK-CASE"}]}, key="other_store").json
