@@ -25,7 +25,6 @@ from flask_babel import force_locale
 from flask_openapi3 import APIBlueprint, Tag
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -245,18 +244,19 @@ class RateLimited(Exception):  # noqa: N818 - answered as 429, not a business re
 
 def init_rate_limits(app, *, storage_uri: str, limit: str) -> None:
     """Per key, in Redis when REDIS_URL is set (shared by every worker), else in this process's memory."""
-    app.extensions["api_rate_limit"] = (SlidingWindowCounterRateLimiter(storage_from_string(storage_uri)),
-                                        parse_limit(limit))
+    app.extensions["api_rate_limit"] = (storage_from_string(storage_uri), parse_limit(limit))
 
 
 def _rate_limit(prefix: str) -> None:
-    limiter, item = current_app.extensions["api_rate_limit"]
-    allowed = limiter.hit(item, "api", prefix)
-    stats = limiter.get_window_stats(item, "api", prefix)
-    reset = max(1, math.ceil(stats.reset_time - time.time()))
-    g.rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(max(0, stats.remaining)),
+    """A fixed window aligned to the clock (GitHub's kind): one INCR per request, in `limits`' storage."""
+    storage, item = current_app.extensions["api_rate_limit"]
+    period, now = item.get_expiry(), time.time()
+    window = int(now // period)
+    count = storage.incr(f"retail-api/{prefix}/{window}", period)
+    reset = max(1, math.ceil((window + 1) * period - now))
+    g.rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(max(0, item.amount - count)),
                       "X-RateLimit-Reset": str(reset)}
-    if not allowed:
+    if count > item.amount:
         raise RateLimited(retry_after=reset)
 
 
@@ -412,7 +412,7 @@ def write(handler: Callable[[], Response]) -> Response:
 
 
 def _write_once(session, key: str, handler: Callable[[], Response]) -> Response:
-    user_id, fingerprint = caller().actor.id, _fingerprint()
+    user_id, fingerprint = caller().user_id, _fingerprint()
     with transaction(session):
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         table = ApiResponse.__table__
