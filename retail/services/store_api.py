@@ -149,8 +149,8 @@ def _recorded_before(session: Session, store_id: int, rows: list[_Row]) -> set[s
 
 
 def _what_it_recorded(session: Session, store_id: int, row: _Row) -> list[Movement]:
-    """The movements of a till row recorded before (same store, kind, SKU and till time; a sale also by its
-    receipt)."""
+    """The movements of a till row recorded before: same store, kind, SKU and till time; a sale also by its
+    receipt and quantity, a return by the sale(s) it names (its serials, the sale's number or receipt)."""
     pos = row.pos
     product = catalogue.by_sku_or_barcode(session, pos.sku)
     kind = MovementKind.sale if pos.kind == "sale" else MovementKind.return_
@@ -158,6 +158,16 @@ def _what_it_recorded(session: Session, store_id: int, row: _Row) -> list[Moveme
                                        Movement.product_id == product.id, Movement.ts == pos.sold_at)
     if pos.kind == "sale":
         statement = statement.where(Movement.reference == pos.receipt, Movement.quantity == -pos.quantity)
+    elif pos.serials:
+        statement = statement.where(Movement.id.in_(
+            select(MovementSerial.movement_id).where(MovementSerial.serial.in_(pos.serials))))
+    elif row.sale_id is not None:
+        statement = statement.where(Movement.reference == returns.sale_reference(row.sale_id))
+    elif pos.receipt is not None:
+        sale_ids = session.execute(select(Movement.id).where(
+            Movement.location_id == store_id, Movement.kind == MovementKind.sale,
+            Movement.reference == pos.receipt)).scalars()
+        statement = statement.where(Movement.reference.in_([returns.sale_reference(i) for i in sale_ids]))
     return list(session.execute(statement.order_by(Movement.id)).scalars())
 
 
