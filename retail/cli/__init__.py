@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     from retail.cli.forecast import forecast
     from retail.cli.housekeeping import housekeeping
     from retail.cli.replenish import replenish
+    from retail.cli.settlement import settlement_group
 
     app.cli.add_command(apikeys)
     app.cli.add_command(db)
@@ -20,3 +21,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(forecast)
     app.cli.add_command(housekeeping)
     app.cli.add_command(replenish)
+    app.cli.add_command(settlement_group)

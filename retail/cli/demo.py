@@ -36,6 +36,14 @@ def load(seed: int, n_stores: int):
     except AlreadyLoaded:
         click.echo("demo world already loaded: nothing to do")
         return
+    from datetime import date
+
+    from retail.db import new_session
+    from retail.services import agreements
+
+    with new_session(engine) as session:  # each store's agreement, from its partnership (issue 15)
+        made = agreements.default_agreements(session, valid_from=date(2023, 1, 1))
+    click.echo(f"{made} store agreements (franchise or consignment, as each store's partnership)")
     size = demo_inspect.database_bytes(engine)
     click.echo(f"generated in {generated:.1f} s, loaded {report.movements} movements, "
                f"{report.serial_units} serial units and {report.shipments} shipments in {report.seconds:.1f} s; "
