@@ -42,9 +42,21 @@ def test_keys_are_stored_hashed(db, world):
 
 
 def test_problems_are_in_the_keys_language(client, world):
-    hk = client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
-    assert hk.json["detail"].startswith("Send a valid API key")  # no key: English
-    # A store key of a Hong Kong store speaks Traditional Chinese (its default language).
+    nobody = client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
+    assert nobody.json["detail"].startswith("Send a valid API key")  # no key: English
+    bad = {"sales": []}
+    hong_kong = client.post("/api/v1/store/sales", json=bad, headers=bearer(world["keys"]["other_store"]))
+    shanghai = client.post("/api/v1/store/sales", json=bad, headers=bearer(world["keys"]["store"]))
+    brand = client.get("/api/v1/brand/products?limit=0", headers=bearer(world["keys"]["brand"]))
+    assert hong_kong.status_code == shanghai.status_code == brand.status_code == 422
+    assert hong_kong.json["code"] == shanghai.json["code"] == "invalid_request"
+    assert "請求不符合" in hong_kong.json["detail"]   # a Hong Kong store's key: Traditional Chinese
+    assert "请求不符合" in shanghai.json["detail"]    # a Shanghai store's key: Simplified Chinese
+    assert "does not match" in brand.json["detail"]  # a brand key: English
+    assert hong_kong.json["errors"] and hong_kong.json["errors"][0]["field"]
+
+
+def test_a_method_the_path_does_not_have_is_405_with_allow(client, world):
     response = client.post("/api/v1/me", headers=bearer(world["keys"]["other_store"]))
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
     assert "GET" in response.headers["Allow"]
