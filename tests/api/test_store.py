@@ -3,10 +3,12 @@ import's row checks and the till's verbs, all or nothing; the store's stock, del
 transfer requests; every object scoped to the key's store. Both backends (the `app` fixture)."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date
 
+import jsonschema_rs
 import pytest
 from sqlalchemy import func, select
 
@@ -30,11 +32,30 @@ BASE = "/api/v1/store"
 
 
 def post(client, world, path, body, key="store", **headers):
-    return client.post(BASE + path, json=body, headers=bearer(world["keys"][key], **headers))
+    return conforms(client, "post", path,
+                    client.post(BASE + path, json=body, headers=bearer(world["keys"][key], **headers)))
 
 
 def get(client, world, path, key="store", **params):
-    return client.get(BASE + path, query_string=params, headers=bearer(world["keys"][key]))
+    return conforms(client, "get", path, client.get(BASE + path, query_string=params, headers=bearer(world["keys"][key])))
+
+
+def conforms(client, method: str, path: str, response):
+    """Every JSON answer of these tests is checked against the OpenAPI document (what schemathesis checks,
+    here also with the objects the tests make: real sales, returns, deliveries, plans and transfers).
+    jsonschema_rs comes with schemathesis."""
+    if response.mimetype not in ("application/json", "application/problem+json"):
+        return response
+    document = client.application.api_doc
+    for template, operations in document["paths"].items():
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, BASE + path) and method in operations:
+            documented = operations[method]["responses"][str(response.status_code)]
+            schema = documented["content"][response.mimetype]["schema"]
+            jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]},
+                                               validate_formats=True).validate(response.json)
+            return response
+    raise AssertionError(f"{method} {path} is not documented")
 
 
 def count(db, model, *where) -> int:
