@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
 from flask_babel import force_locale
@@ -340,7 +341,8 @@ def page(items: Sequence[dict], *, next_cursor: str | None, query: PageQuery,
     if next_cursor:
         args = request.args.to_dict()
         args["cursor"] = next_cursor
-        headers["Link"] = f'<{request.path}?{"&".join(f"{k}={v}" for k, v in args.items())}>; rel="next"'
+        # URL-encoded: a client's odd parameter (non-Latin-1, CR LF) must not break the header (a 500)
+        headers["Link"] = f'<{request.path}?{urlencode(args)}>; rel="next"'
     if query.format == "csv":
         columns = list(columns or (items[0].keys() if items else []))
         buffer = io.StringIO()
