@@ -593,3 +593,18 @@ def test_a_store_key_is_refused_before_its_request_is_read(client, world):
                      get(client, world, "/sell-through", key="store"),
                      client.patch(f"{API}/products/RK-CASE", json={"bad": 1}, headers=bearer(world["keys"]["store"]))):
         assert response.status_code == 403 and response.json["code"] == "wrong_tenant"
+
+
+def test_forecast_sums_follow_the_latest_run(client, world, db):
+    for start, mean in ((date(2026, 11, 9), 2.0), (date(2026, 11, 16), 5.0)):
+        run = ForecastRun(start_week=start, horizon=1, quantiles=[0.5], dispersion=None)
+        db.add(run)
+        db.flush()
+        db.add(ForecastSeries(run_id=run.id, location_id=world["a"].id, product_id=world["case"].id, mean=[mean],
+                              quantiles={"p50": [int(mean)]}))
+        db.commit()
+        network = get(client, world, "/forecasts").json["data"]
+        assert [(r["run_id"], r["weeks"][0]["week"], r["weeks"][0]["mean"]) for r in network] == [
+            (run.id, start.isoformat(), mean)]
+        by_store = get(client, world, "/forecasts", level="store").json["data"]
+        assert [(r["store"], r["weeks"][0]["mean"]) for r in by_store] == [("S0001", mean)]
