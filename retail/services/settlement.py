@@ -777,7 +777,8 @@ def consignment_stock_value(session: Session, *, today: date, limit: int = 200) 
     for store_id, code, name, currency, n, cost, cny, hkd in session.execute(
             select(loc.id, loc.code, loc.name, loc.currency, func.sum(units), func.sum(units * p.wholesale_cost),
                    func.sum(units * p.list_price_cny), func.sum(units * p.list_price_hkd))
-            .join(loc, loc.id == b.location_id).join(p, p.id == b.product_id)
+            .select_from(StockBalance.__table__).join(Location.__table__, loc.id == b.location_id)
+            .join(Product.__table__, p.id == b.product_id)
             .where(loc.kind == "store").group_by(loc.id, loc.code, loc.name, loc.currency)).all():
         if store_id in consigned and n:
             rows.append(StockValueRow(store_id, code, name, int(n), cents(_d(cost)),

@@ -32,6 +32,7 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.replenishment import bp as replenishment_bp
     from retail.web.returns import bp as returns_bp
     from retail.web.sales import bp as sales_bp
+    from retail.web.settlement import bp as settlement_bp
     from retail.web.store import bp as store_bp
     from retail.web.transfers import bp as transfers_bp
 
@@ -49,7 +50,7 @@ def register(app: Flask, settings: Settings) -> None:
     idempotency.init_app(app)
     i18n.init_app(app)
     for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
-                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp, emails_bp):
+                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp, emails_bp, settlement_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
     security.init_app(app, settings)

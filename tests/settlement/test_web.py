@@ -1,0 +1,127 @@
+"""The settlement pages (issue 15), on SQLite and PostgreSQL: the store's agreement and statements (PDF, CSV)
+scoped to the store; the planners' page 403 to store staff and brand partners; the planners' forms behind CSRF,
+acting once when posted twice; a held order approved only with the hold acknowledged."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from retail import create_app
+from retail.config import Settings
+from retail.models import OrderStatus, Payment, ReplenishmentOrder, Statement
+from retail.services import agreements, settlement
+from tests.committing import inventory
+from tests.settlement.helpers import at, order
+from tests.web.factories import csrf_token, shop_world, sign_in
+
+OCTOBER = date(2026, 10, 1)
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(Settings(env="test", database_url=database_url, redis_url=None))
+    yield app
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def w(session):
+    w = shop_world(session)
+    planner = w["planner"]
+    agreements.create_version(session, planner, store_id=w["a"].id, valid_from=date(2026, 1, 1), model="franchise",
+                              wholesale_tier="B", credit_limit="500")
+    agreements.create_version(session, planner, store_id=w["b"].id, valid_from=date(2026, 1, 1),
+                              model="consignment", revenue_share="0.25")
+    inventory.record_sale(session, store_id=w["b"].id, sku="RK-MAX2-BLK", serials=["SN-B1"], unit_price="3000",
+                          at=at("2026-10-08"))
+    settlement.record_payment(session, planner, store_id=w["a"].id, amount="100", received_on=date(2026, 10, 9),
+                              reference="=cmd|' /C calc'!A0")
+    settlement.run_month(session, month=OCTOBER, now=datetime(2026, 11, 2, tzinfo=UTC))
+    w["sa"], w["sb"] = (session.execute(select(Statement.id).where(Statement.location_id == w[k].id)).scalar_one()
+                        for k in ("a", "b"))
+    session.commit()
+    return w
+
+
+def test_store_pages_show_the_agreement_and_statements_of_their_store_only(client, w):
+    a, b = w["a"].id, w["b"].id
+    sign_in(client, "manager@a.example.com")
+    page = client.get(f"/stores/{a}/settlement").get_data(as_text=True)
+    assert "ST-S0001-202610-1" in page and "ST-S0002" not in page
+    assert client.get(f"/stores/{a}/settlement/statements/{w['sa']}").status_code == 200
+    pdf = client.get(f"/stores/{a}/settlement/statements/{w['sa']}/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    body = client.get(f"/stores/{a}/settlement/statements/{w['sa']}/csv").get_data(as_text=True)
+    assert "'=cmd|' /C calc'!A0" in body and "\n=cmd" not in body and ",=cmd" not in body  # no formula
+    assert "-100.00" in body  # numbers stay numbers
+    # Another store's statement, named under this store: 404 (its existence is not confirmed).
+    for suffix in ("", "/pdf", "/csv"):
+        assert client.get(f"/stores/{a}/settlement/statements/{w['sb']}{suffix}").status_code == 404
+    assert client.get(f"/stores/{b}/settlement").status_code == 403
+    assert client.get(f"/stores/{b}/settlement/statements/{w['sb']}").status_code == 403
+
+
+def test_the_planners_page_is_for_planners_only(app, w):
+    for email in ("staff@a.example.com", "manager@a.example.com", "partner@rokid.example.com"):
+        client = app.test_client()
+        sign_in(client, email)
+        assert client.get("/settlement").status_code == 403, email
+        assert client.get(f"/settlement/stores/{w['a'].id}/payments").status_code == 403, email
+        assert client.get("/settlement/brands/csv").status_code == 403, email
+    client = app.test_client()
+    sign_in(client, "planner@example.com")
+    page = client.get("/settlement").get_data(as_text=True)
+    assert "S0001" in page and "ROKID" in page  # A's balance, B's brand sales
+    brands = client.get("/settlement/brands/csv?month=2026-10").get_data(as_text=True)
+    assert "ROKID" in brands and "3000.00" in brands
+
+
+def test_payment_form_needs_csrf_and_acts_once(client, w, session):
+    a = w["a"].id
+    sign_in(client, "planner@example.com")
+    data = {"amount": "250", "received_on": "2026-11-03", "reference": "BANK-9"}
+    assert client.post(f"/settlement/stores/{a}/payments", data=data).status_code == 400  # no CSRF token
+    html = client.get(f"/settlement/stores/{a}/payments").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+    form = {**data, "csrf_token": token, "idempotency_key": key}
+    assert client.post(f"/settlement/stores/{a}/payments", data=form).status_code in (302, 303)
+    assert client.post(f"/settlement/stores/{a}/payments", data=form).status_code in (302, 303)
+    bad = client.post(f"/settlement/stores/{a}/payments", data={**form, "idempotency_key": "k2", "amount": "-5"})
+    assert bad.status_code == 422
+    session.expire_all()
+    assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 2  # the fixture's and this
+
+
+def test_a_held_order_is_approved_from_the_planners_page_only_with_the_hold_acknowledged(client, w, session):
+    held = order(session, w, quantities={"RK-CASE": 8})  # 8 x (199 x 0.65) = 1,034.80 > 500 - ... : held
+    session.commit()
+    sign_in(client, "planner@example.com")
+    page = client.get("/settlement").get_data(as_text=True)
+    assert held.reference in page and "credit limit" in page
+    token = csrf_token(client, "/settlement")
+    refused = client.post(f"/settlement/orders/{held.id}/approve", data={"csrf_token": token})
+    assert refused.status_code == 422 and "acknowledge" in refused.get_data(as_text=True)
+    assert client.post(f"/settlement/orders/{held.id}/approve",
+                       data={"csrf_token": token, "acknowledge": "1"}).status_code in (302, 303)
+    session.expire_all()
+    assert session.get(ReplenishmentOrder, held.id).status == OrderStatus.approved
+
+
+def test_agreement_form_makes_a_new_version(client, w, session):
+    a = w["a"].id
+    sign_in(client, "admin@example.com")
+    token = csrf_token(client, f"/settlement/stores/{a}/agreement")
+    response = client.post(f"/settlement/stores/{a}/agreement", data={
+        "csrf_token": token, "valid_from": "2026-12-01", "model": "franchise", "status": "active",
+        "wholesale_tier": "A", "credit_limit": "9000", "deposit": "0", "payment_terms_days": "45"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:400]
+    backdated = client.post(f"/settlement/stores/{a}/agreement", data={
+        "csrf_token": token, "valid_from": "2026-10-15", "model": "franchise", "status": "active",
+        "wholesale_tier": "A", "payment_terms_days": "45"})
+    assert backdated.status_code == 422
+    session.expire_all()
+    assert [v.version for v in agreements.history(session, store_id=a)] == [2, 1]
