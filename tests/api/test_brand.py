@@ -543,7 +543,7 @@ def test_a_refused_notice_keeps_no_response_and_may_be_retried_with_its_key(clie
     assert post(client, world, path, NOTICE, **{"Idempotency-Key": "retry-me"}).status_code == 201
 
 
-def _concurrent(url, world_holder, bodies_and_keys, path):
+def _concurrent(url, world_holder, bodies_and_keys, path, method="post", extra_headers=None):
     """Fire the requests together, each thread with its own app and client (its own connections)."""
     barrier = threading.Barrier(len(bodies_and_keys))
     answers: list = [None] * len(bodies_and_keys)
@@ -552,9 +552,10 @@ def _concurrent(url, world_holder, bodies_and_keys, path):
         app = create_app(Settings(env="test", database_url=url))
         try:
             client = app.test_client()
-            headers = bearer(world_holder["keys"]["brand"], **({"Idempotency-Key": key} if key else {}))
+            headers = bearer(world_holder["keys"]["brand"], **({"Idempotency-Key": key} if key else {}),
+                             **(extra_headers or {}))
             barrier.wait(timeout=30)
-            response = client.post(API + path, json=body, headers=headers)
+            response = client.open(API + path, method=method.upper(), json=body, headers=headers)
             answers[i] = (response.status_code, response.get_data(as_text=True), response.headers.get(
                 "Idempotent-Replayed"))
         finally:
@@ -630,3 +631,15 @@ def test_forecast_sums_follow_the_latest_run(client, world, db):
             (run.id, start.isoformat(), mean)]
         by_store = get(client, world, "/forecasts", level="store").json["data"]
         assert [(r["store"], r["weeks"][0]["mean"]) for r in by_store] == [("S0001", mean)]
+
+
+@pytest.mark.postgres
+def test_concurrent_changes_of_one_version_let_exactly_one_through_on_postgres(pg_world):
+    url, world, _order, session = pg_world
+    answers = _concurrent(url, world, [({"model": f"Case {i}"}, None) for i in range(6)], "/products/RK-CASE",
+                          method="patch", extra_headers={"If-Match": '"1"'})
+    assert sorted(a[0] for a in answers) == [200] + [412] * 5, answers
+    session.expire_all()
+    product = session.get(Product, world["case"].id)
+    winner = next(a for a in answers if a[0] == 200)
+    assert product.version == 2 and f'"{product.model}"' in winner[1]
