@@ -21,7 +21,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -143,7 +143,7 @@ class Mailer:
         self.retried += 1
         self.sleep(self.backoff * (2 ** attempt))
 
-    def send(self, message: EmailMessage) -> tuple[Outcome, str | None]:
+    def send(self, message: Message) -> tuple[Outcome, str | None]:
         """Send one message: (outcome, the server's last refusal or None)."""
         last_error = None
         for attempt in range(self.retries + 1):

@@ -263,7 +263,7 @@ def test_unsubscribe_link_and_account_setting(sqlite_only_world, smtp_server):
     assert send(app, "--week", label(info), "--only", "planner").exit_code == 0
     message = smtp_server.messages[0]
     address = message["To"].addresses[0].addr_spec
-    link = message["List-Unsubscribe"].strip("<>").removeprefix(PUBLIC_URL)
+    link = message["List-Unsubscribe"].strip().strip("<>").removeprefix(PUBLIC_URL)
     client = app.test_client()
     page = client.get(link)
     assert page.status_code == 200 and b'method="post"' in page.data
