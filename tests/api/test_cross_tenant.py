@@ -118,9 +118,23 @@ def owned(client, world, db):
     transfer = client.post("/api/v1/store/transfers", json={"from_store_code": "S0003", "sku": "RK-CASE",
                                                             "quantity": 1}, headers=bearer(world["keys"]["store"]))
     assert transfer.status_code == 201, transfer.json
+    statement_id = _statement_of_store_a(db, world)
     return {"sku": "RK-MAX2-BLK", "order_id": order.id, "notice_id": notice.json["id"],
             "sale_id": sale.json["data"][0]["sale"]["id"], "delivery_id": delivery.id,
-            "transfer_id": transfer.json["id"]}
+            "transfer_id": transfer.json["id"], "statement_id": statement_id}
+
+
+def _statement_of_store_a(db, world) -> int:
+    """Store A's settlement statement of October 2026 (issue 15: /api/v1/store/statements/{statement_id})."""
+    from datetime import UTC, date, datetime
+
+    from retail.models import Statement
+    from retail.services import agreements, settlement
+
+    agreements.create_version(db, world["admin"], store_id=world["a"].id, valid_from=date(2026, 1, 1),
+                              model="franchise", wholesale_tier="B")
+    settlement.run_month(db, month=date(2026, 10, 1), now=datetime(2026, 11, 2, tzinfo=UTC))
+    return db.execute(select(Statement.id).where(Statement.location_id == world["a"].id)).scalar_one()
 
 
 def test_another_tenants_objects_are_404_and_stay_as_they_were(client, world, db, owned):
