@@ -9,5 +9,5 @@ from retail.models.imports import *  # noqa: F403
 from retail.models.outbox import *  # noqa: F403
 from retail.models.purchasing import *  # noqa: F403
 from retail.models.replenishment import *  # noqa: F403
-from retail.models.storeops import *  # noqa: F403
 from retail.models.settlement import *  # noqa: F403
+from retail.models.storeops import *  # noqa: F403
