@@ -112,7 +112,11 @@ STATUS_BY_ERROR: list[tuple[type, int]] = [
     (errors.NotFound, 404),
     (errors.VersionMismatch, 412), (errors.VersionRequired, 428),
     (errors.AlreadyExists, 409), (errors.DuplicateReference, 409), (errors.DuplicateSerial, 409),
+    # the object is no longer in a state to do this (received, answered, decided): a conflict, not bad input
+    (errors.ShipmentClosed, 409), (errors.TransferClosed, 409), (errors.CountClosed, 409),
+    (errors.PurchaseLineClosed, 409),
 ]
+CONFLICT_CODES = frozenset({"order_state_conflict"})  # raised by services/replenishment.py
 
 
 def _language() -> str:
@@ -135,6 +139,8 @@ def problem(status: int, code: str, detail: str, *, extra_errors: list | None = 
 
 
 def status_of(exc: errors.DomainError) -> int:
+    if exc.code in CONFLICT_CODES:
+        return 409
     for kind, status in STATUS_BY_ERROR:
         if isinstance(exc, kind):
             return status
