@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import select
 
 from retail import errors
@@ -88,12 +88,37 @@ MAX_LINES = 500
 MAX_SERIALS = 1_000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
-Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY, examples=["2026-11-02"])]
+
+
+# Request bodies take JSON as its schema says, without pydantic's lax conversions (0 for false, a number of
+# seconds for a date, "5" for 5): a value of another JSON type is refused (422), as the document promises.
+def _iso_date(value):
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("a date is written as text, YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value):
+    if not isinstance(value, str | datetime):
+        raise ValueError("a time is written as text in ISO 8601 (2026-11-20T08:00:00Z)")
+    return value
+
+
+def _true(value):
+    if value is not True:
+        raise ValueError("reject is true (leave the line out, or confirm a quantity, otherwise)")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date), Field(ge=FIRST_DAY, le=LAST_DAY, examples=["2026-11-02"])]
+Instant = Annotated[datetime, BeforeValidator(_iso_datetime)]
 DayParam = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]  # parameters take no list of examples
 SkuParam = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 Price = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,2})?$", max_length=13, examples=["2999.00"],
                              description="A decimal string: at most 10 digits and 2 decimals, not negative.")]
-Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, examples=[20])]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY, examples=[20])]
 SkuFilter = Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9._-]*$",
                                  description="Only this SKU (empty: every SKU of the brand).")]
 Serial = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$", examples=["RKM2-000123"])]
@@ -134,8 +159,8 @@ class ProductIn(BaseModel):
     list_price_hkd: Price = Field(examples=["3299.00"])
     wholesale_cost: Price = Field(examples=["2100.00"])
     cost_currency: Currency = "CNY"
-    pack_size: Annotated[int, Field(ge=1, le=10_000)] = 1
-    serialised: bool = True
+    pack_size: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    serialised: StrictBool = True
     launch_date: Day
     eol_date: Day | None = None
 
@@ -153,7 +178,7 @@ class ProductChange(BaseModel):
     list_price_hkd: Price | None = None
     wholesale_cost: Price | None = None
     cost_currency: Currency | None = None
-    pack_size: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    pack_size: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
     launch_date: Day | None = None
     eol_date: Day | None = None
 
@@ -416,7 +441,7 @@ class ConfirmLine(BaseModel):
 class RejectLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: SKU
-    reject: Literal[True]
+    reject: Annotated[Literal[True], BeforeValidator(_true)]
 
 
 class AnswersIn(BaseModel):
@@ -461,7 +486,7 @@ class NoticeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reference: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$",
                                     examples=["ASN-2026-0042"])]
-    expected_at: datetime | None = Field(default=None, examples=["2026-11-20T08:00:00Z"],
+    expected_at: Instant | None = Field(default=None, examples=["2026-11-20T08:00:00Z"],
                                          description="When the goods should arrive (UTC; years 2000 to 2100).")
     lines: Annotated[list[NoticeLineIn], Field(min_length=1, max_length=MAX_LINES, examples=[[
         {"sku": "RK-MAX2-BLK", "quantity": 2, "serials": ["RKM2-000123", "RKM2-000124"]},

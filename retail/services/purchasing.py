@@ -227,7 +227,8 @@ def notice(session: Session, *, brand_id: int, notice_id: int) -> NoticeView:
 # ---------------------------------------------------------------- the brand's answers
 
 def _settle(session: Session, order: PurchaseOrder) -> None:
-    """open -> answered when no line is open; answered -> closed when every confirmed unit is notified."""
+    """After an answer or a notice: open -> answered when no line is open; answered -> closed when every
+    confirmed unit is notified; `updated_at` is now."""
     ln = PurchaseOrderLine.__table__.c
     open_lines, unnotified = session.execute(select(
         func.count().filter(ln.status == PurchaseLineStatus.open),
@@ -236,10 +237,9 @@ def _settle(session: Session, order: PurchaseOrder) -> None:
     target = order.status
     if open_lines == 0:
         target = PurchaseOrderStatus.closed if unnotified == 0 else PurchaseOrderStatus.answered
-    if target != order.status:
-        session.execute(update(PurchaseOrder).where(PurchaseOrder.id == order.id)
-                        .values(status=target, updated_at=utcnow()).execution_options(synchronize_session=False))
-        session.refresh(order)
+    session.execute(update(PurchaseOrder).where(PurchaseOrder.id == order.id)
+                    .values(status=target, updated_at=utcnow()).execution_options(synchronize_session=False))
+    session.refresh(order)
 
 
 def _lines_by_sku(session: Session, order: PurchaseOrder) -> dict[str, tuple[PurchaseOrderLine, Product]]:

@@ -148,6 +148,10 @@ def test_a_sku_or_barcode_used_before_is_409(client, world):
     ({"barcode": "12ab"}, "barcode"),
     ({"pack_size": 0}, "pack_size"),
     ({"colour": "red"}, "colour"),
+    ({"serialised": 0}, "serialised"),  # JSON as documented: no lax conversions
+    ({"pack_size": "2"}, "pack_size"),
+    ({"launch_date": 946684800}, "launch_date"),
+    ({"launch_date": "2026-12-01T00:00:00"}, "launch_date"),
 ])
 def test_bad_product_input_is_a_422_problem_naming_the_field(client, world, change, field):
     response = post(client, world, "/products", {**NEW, **change})
@@ -360,16 +364,19 @@ def test_answers_confirm_at_most_the_proposal_once_per_line(client, world, db):
     assert unknown.status_code == 422 and unknown.json["code"] == "not_on_purchase_order"
     both = post(client, world, path, {"lines": [{"sku": "RK-CASE", "confirmed_quantity": 1, "reject": True}]})
     assert both.status_code == 422
+    for lax in ({"sku": "RK-CASE", "reject": 1}, {"sku": "RK-CASE", "confirmed_quantity": "3"},
+                {"sku": "RK-CASE", "reject": False}):
+        assert post(client, world, path, {"lines": [lax]}).status_code == 422, lax
     first = post(client, world, path, {"lines": [{"sku": "RK-CASE", "confirmed_quantity": 30}]})
     assert first.status_code == 200 and first.json["status"] == "open"
     line = next(ln for ln in first.json["lines"] if ln["sku"] == "RK-CASE")
     assert line["status"] == "confirmed" and line["confirmed_quantity"] == 30 and line["answered_at"]
     again = post(client, world, path, {"lines": [{"sku": "RK-CASE", "reject": True}]})
-    assert again.status_code == 422 and again.json["code"] == "purchase_line_closed"
+    assert again.status_code == 409 and again.json["code"] == "purchase_line_closed"
     # All or nothing: a refused line leaves the other one open.
     mixed = post(client, world, path, {"lines": [{"sku": "RK-MAX2-BLK", "reject": True},
                                                  {"sku": "RK-CASE", "confirmed_quantity": 1}]})
-    assert mixed.status_code == 422
+    assert mixed.status_code == 409 and mixed.json["code"] == "purchase_line_closed"
     db.expire_all()
     assert db.execute(select(PurchaseOrderLine.status).where(PurchaseOrderLine.order_id == order.id)
                       .where(PurchaseOrderLine.product_id == world["glasses"].id)).scalar_one() == "open"
@@ -489,7 +496,8 @@ def test_notices_refused_by_tenant_and_scope(client, world, db):
                 key="brand_read").status_code == 403
     assert post(client, world, f"/purchase-orders/{rokid.id}/shipment-notices", body, key="store").status_code == 403
     for bad in ({**body, "reference": "has space"}, {**body, "reference": "x" * 41}, {**body, "extra": 1},
-                {**body, "expected_at": "1990-01-01T00:00:00Z"}, {**body, "expected_at": "9999-12-31T23:59:59-23:59"}):
+                {**body, "expected_at": "1990-01-01T00:00:00Z"}, {**body, "expected_at": "9999-12-31T23:59:59-23:59"},
+                {**body, "expected_at": 1795000000}, {**body, "lines": [{"sku": "RK-CASE", "quantity": "1"}]}):
         response = post(client, world, f"/purchase-orders/{rokid.id}/shipment-notices", bad)
         assert response.status_code == 422, (bad, response.json)
 
