@@ -651,3 +651,12 @@ def test_concurrent_changes_of_one_version_let_exactly_one_through_on_postgres(p
     product = session.get(Product, world["case"].id)
     winner = next(a for a in answers if a[0] == 200)
     assert product.version == 2 and f'"{product.model}"' in winner[1]
+
+
+@pytest.mark.postgres
+def test_concurrent_creations_of_one_sku_make_one_product_and_409s_on_postgres(pg_world):
+    url, world, _order, session = pg_world
+    answers = _concurrent(url, world, [(NEW, f"new-sku-{i}") for i in range(6)], "/products")
+    assert sorted(a[0] for a in answers) == [201] + [409] * 5, answers
+    session.expire_all()
+    assert session.execute(select(func.count()).select_from(Product).where(Product.sku == NEW["sku"])).scalar_one() == 1
