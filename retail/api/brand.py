@@ -23,7 +23,6 @@ bp = core.blueprint("api_brand", "/api/v1/brand", "Brand",
                     "For brand partners' systems, with a key bound to the brand.")
 
 
-
 @bp.before_request
 def _brand_keys_only() -> None:
     """A store key is refused (403) before its request is read: a brand operation's refusal does not depend
