@@ -125,3 +125,22 @@ def test_agreement_form_makes_a_new_version(client, w, session):
     assert backdated.status_code == 422
     session.expire_all()
     assert [v.version for v in agreements.history(session, store_id=a)] == [2, 1]
+
+
+def test_a_hong_kong_manager_reads_the_statement_in_traditional_chinese(client, w):
+    b = w["b"].id
+    sign_in(client, "staff@b.example.com")  # zh_Hant
+    page = client.get(f"/stores/{b}/settlement/statements/{w['sb']}").get_data(as_text=True)
+    assert "結算單" in page and "門店分成" in page
+    pdf = client.get(f"/stores/{b}/settlement/statements/{w['sb']}/pdf").data
+    assert pdf.startswith(b"%PDF") and b"MSung-Light" in pdf
+    body = client.get(f"/stores/{b}/settlement/statements/{w['sb']}/csv").get_data(as_text=True)
+    assert "銷售" in body and "3000.00" in body and "750.00" in body  # the store's 25 %
+
+
+def test_consignment_stock_value_by_store(session, w):
+    rows, total = settlement.consignment_stock_value(session, today=date(2026, 11, 29))
+    # Store B (consignment): SN-B2 on hand and SN-D3 in transit to it, at cost CNY 2,100 each; HKD 3,299 list.
+    assert [(r.code, r.units, r.cost_cny, r.list_value, r.currency) for r in rows] == [
+        ("S0002", 2, 4200, 6598, "HKD")]
+    assert total == 4200
