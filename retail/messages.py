@@ -114,6 +114,10 @@ FIELDS = {
     "User": N_("User"),
     "Store": N_("Store"),
     "Brand": N_("Brand"),
+    "Product": N_("Product"),
+    "Purchase order": N_("Purchase order"),
+    "Shipment notice": N_("Shipment notice"),
+    "API key": N_("API key"),
 }
 
 

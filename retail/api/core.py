@@ -383,7 +383,8 @@ def _fingerprint() -> str:
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.query_string, canonical):
+    for part in (request.method.encode(), request.path.encode(), request.query_string,
+                 request.headers.get("If-Match", "").encode(), canonical):
         digest.update(part + b"\0")
     return digest.hexdigest()
 
