@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from retail import errors, parsing
 from retail.models import Agreement, AgreementModel, AgreementStatus, Brand, Location, Statement, User, utcnow
 from retail.services import audit
 from retail.services.prices import TIER_DISCOUNTS
-from retail.services.verbs import NETWORK, job, query, verb
+from retail.services.verbs import NETWORK, job, query, transaction, verb
 
 MODELS = tuple(m.value for m in AgreementModel)
 STATUSES = tuple(s.value for s in AgreementStatus)
@@ -198,6 +199,11 @@ def default_agreements(session: Session, *, valid_from: date) -> int:
     """Give every store without an agreement a first version from its `partnership` (franchise: a tier and a
     credit limit by size class, 30 days' terms; consignment: a 20 % share, shrinkage at the list price).
     Stores with an agreement are left alone: safe to re-run."""
+    with transaction(session):  # read and write in one unit: a concurrent twin waits, then finds them made
+        return _default_agreements(session, valid_from)
+
+
+def _default_agreements(session: Session, valid_from: date) -> int:
     having = set(session.execute(select(Agreement.location_id).distinct()).scalars())
     stores = session.execute(select(Location.id, Location.partnership, Location.currency, Location.size_class,
                                     Location.opened_on).where(Location.kind == "store")).all()
@@ -219,7 +225,10 @@ def default_agreements(session: Session, *, valid_from: date) -> int:
     now = utcnow()
     blank = dict(wholesale_tier=None, revenue_share=None, credit_limit=None, brand_terms=None,
                  authorised_brands=None, ends_on=None, created_by=None, created_at=now)
-    for lo in range(0, len(rows), 2000):
-        session.execute(insert(Agreement), [{**blank, **r} for r in rows[lo:lo + 2000]])
-    session.commit()
-    return len(rows)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    count = select(func.count()).select_from(Agreement)
+    before = session.execute(count).scalar_one()
+    for lo in range(0, len(rows), 2000):  # a concurrent twin's rows are left alone (PostgreSQL locks by row)
+        session.execute(dialect.insert(Agreement).on_conflict_do_nothing(index_elements=["location_id", "version"]),
+                        [{**blank, **r} for r in rows[lo:lo + 2000]])
+    return session.execute(count).scalar_one() - before

@@ -54,7 +54,7 @@ from retail.models import (
 )
 from retail.services import agreements, audit, prices
 from retail.services.prices import cents
-from retail.services.verbs import NETWORK, STORE, job, query, verb
+from retail.services.verbs import NETWORK, STORE, job, query, transaction, verb
 
 ZERO = Decimal("0.00")
 LEDGER_KINDS = ("sale", "return", "count_adjustment")
@@ -548,8 +548,8 @@ def run_month(session: Session, *, month: date, now: datetime | None = None,
     report = RunReport(month=month)
     seen = _watermarks(session)
     catalogue = Catalogue.load(session)
-    report.adjustments = _adjust(session, month, stores, seen, catalogue, now)
-    session.commit()
+    with transaction(session):  # SQLite: BEGIN IMMEDIATE, so that concurrent runs queue instead of deadlocking
+        report.adjustments = _adjust(session, month, stores, seen, catalogue, now)
 
     last_day = next_month(month) - timedelta(days=1)
     versions = agreements.versions_by_store(session, until=last_day)
@@ -591,8 +591,8 @@ def run_month(session: Session, *, month: date, now: datetime | None = None,
                                             payments.get(period.store_id, ()))
                     totals = totals_of(model, lines, openings.get(period.store_id, ZERO))
                 rows.append(_row(period, 1, month, model, lines, totals, seen, now))
-            report.issued += _write(session, rows)
-            session.commit()
+            with transaction(session):  # one chunk, whole or not at all; a twin run's rows are left alone
+                report.issued += _write(session, rows)
             finished += len(rows)
             if progress is not None:
                 progress(finished, total)

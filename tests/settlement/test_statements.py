@@ -167,3 +167,37 @@ def test_default_agreements_follow_the_partnership_and_are_not_repeated(session,
     a = agreements.in_force(session, store_id=w["a"].id, day=date(2026, 6, 1))
     b = agreements.in_force(session, store_id=w["b"].id, day=date(2026, 6, 1))
     assert (a.model, a.wholesale_tier, b.model, str(b.revenue_share)) == ("franchise", "B", "consignment", "0.2000")
+
+
+def test_two_runs_at_once_issue_each_statement_once(engine, session, w):
+    """Two operators (or a cron and a person) run the same month at the same time: each statement once."""
+    import threading
+
+    from retail.db import new_session
+
+    b = w["b"].id
+    consignment(session, w)
+    franchise(session, w)
+    inventory.receive_purchase(session, location_id=b, sku="RK-CASE", quantity=10, at=at("2026-09-01"))
+    inventory.record_sale(session, store_id=b, sku="RK-CASE", unit_price="200", at=at("2026-10-10"))
+    session.commit()
+    reports, failures = [], []
+    start = threading.Barrier(2)
+
+    def run():
+        with new_session(engine) as own:
+            start.wait()
+            try:
+                reports.append(settlement.run_month(own, month=OCTOBER, now=datetime(2026, 11, 2, tzinfo=UTC)))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert sorted(r.issued for r in reports) in ([0, 2], [1, 1])
+    session.expire_all()
+    assert session.execute(select(func.count()).select_from(Statement)).scalar_one() == 2
