@@ -300,3 +300,30 @@ def test_admin_preview_of_any_recipient_and_week(sqlite_only_world):
     assert f"{PUBLIC_URL}/stores/{store_id}/replenishment".encode() in html.data
     assert "style-src 'unsafe-inline'" in html.headers["Content-Security-Policy"]
     assert client.get(f"/admin/emails?user={info['en']}&week=2026-W99").status_code == 422
+
+
+def test_the_weekly_email_is_switched_off_and_on_on_the_account_page(sqlite_only_world):
+    from retail.services import outbox
+    from tests.web.factories import PASSWORD, csrf_token, password_hash, sign_in
+
+    url, info = sqlite_only_world
+    app = make_app(url, None)
+    with new_session(app.extensions["engine"]) as session:
+        manager = session.execute(select(User).where(User.email == info["en"])).scalars().one()
+        manager.password_hash = password_hash()
+        session.commit()
+        user_id = manager.id
+    client = app.test_client()
+    sign_in(client, info["en"], PASSWORD)
+    page = client.get("/account/emails")
+    assert page.status_code == 200 and b'name="weekly"' in page.data and b"checked" in page.data
+    off = client.post("/account/emails", data={"csrf_token": csrf_token(client, "/account/emails")})
+    assert off.status_code == 302
+    with new_session(app.extensions["engine"]) as session:
+        assert outbox.opted_out(session, user_id=user_id)
+        assert info["en"] not in {r.email for r in weekly_digest.recipients(session)}
+    on = client.post("/account/emails", data={"weekly": "on", "csrf_token": csrf_token(client, "/account/emails")})
+    assert on.status_code == 302
+    with new_session(app.extensions["engine"]) as session:
+        assert not outbox.opted_out(session, user_id=user_id)
+    assert client.post("/account/emails", data={"weekly": "on"}).status_code == 400  # CSRF still guards it
