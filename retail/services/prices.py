@@ -107,3 +107,10 @@ def add_price(session: Session, actor: User, *, sku: str, price_list: str, curre
                          "from": str(valid_from), "to": str(valid_to) if valid_to else None,
                          "promotion": bool(promotion)})
     return entry
+
+
+@query
+def recent_entries(session: Session, *, limit: int = 50) -> list[tuple[PriceEntry, str]]:
+    """The latest price entries with their SKU, newest first (the planners' price page)."""
+    return list(session.execute(select(PriceEntry, Product.sku).join(Product, Product.id == PriceEntry.product_id)
+                                .order_by(PriceEntry.id.desc()).limit(limit)).all())

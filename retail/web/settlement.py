@@ -19,7 +19,7 @@ from retail import errors, parsing
 from retail.messages import message
 from retail.models import utcnow
 from retail.request_db import db_session
-from retail.services import access, agreements, replenishment, settlement, stores
+from retail.services import access, agreements, prices, replenishment, settlement, stores
 from retail.services.verbs import NETWORK, check_scope
 from retail.web import statement_files
 from retail.web.access import me, store_page
@@ -267,3 +267,28 @@ def payment_form(store_id: int):
         flash(_("Payment %(reference)s recorded.", reference=payment.reference))
         return redirect(url_for(".store_settlement", store_id=store_id))
     return _payment_form(store_id)
+
+
+def _prices_page(error=None, form=None):
+    return render_template("settlement_prices.html", error=error, form=form or {"currency": "CNY", "price_list": "A"},
+                           entries=prices.recent_entries(db_session()), lists=prices.PRICE_LISTS,
+                           currencies=prices.CURRENCIES)
+
+
+@bp.route("/settlement/prices", methods=["GET", "POST"])
+@network_page
+@form_page(_prices_page)
+def price_list():
+    """Planners and admins add list, wholesale (per tier) and promotional prices; entries are never changed."""
+    if request.method == "POST":
+        form = request.form
+        valid_to = text(form.get("valid_to"), max_length=10)
+        entry = prices.add_price(
+            db_session(), me(), sku=parsing.sku(form.get("sku")), price_list=text(form.get("price_list"), max_length=8),
+            currency=text(form.get("currency"), max_length=3),
+            amount=parsing.money(form.get("amount"), field="price", required=True),
+            valid_from=_day(form.get("valid_from"), "valid from"),
+            valid_to=_day(valid_to, "valid to") if valid_to else None, promotion=form.get("promotion") == "1")
+        flash(_("Price of %(sku)s saved.", sku=form.get("sku")))
+        return redirect(url_for(".price_list", added=entry.id))
+    return _prices_page()

@@ -144,3 +144,23 @@ def test_consignment_stock_value_by_store(session, w):
     assert [(r.code, r.units, r.cost_cny, r.list_value, r.currency) for r in rows] == [
         ("S0002", 2, 4200, 6598, "HKD")]
     assert total == 4200
+
+
+def test_planners_add_prices_and_the_order_is_priced_with_them(app, w, session):
+    staff = app.test_client()
+    sign_in(staff, "manager@a.example.com")
+    assert staff.get("/settlement/prices").status_code == 403
+    client = app.test_client()
+    sign_in(client, "planner@example.com")
+    token = csrf_token(client, "/settlement/prices")
+    response = client.post("/settlement/prices", data={
+        "csrf_token": token, "sku": "RK-CASE", "price_list": "B", "currency": "CNY", "amount": "50",
+        "valid_from": "2026-01-01", "valid_to": "", "promotion": "1"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
+    assert "50.00 CNY" in client.get("/settlement/prices").get_data(as_text=True)
+    refused = client.post("/settlement/prices", data={"csrf_token": token, "sku": "RK-CASE", "price_list": "Z",
+                                                      "currency": "CNY", "amount": "50", "valid_from": "2026-01-01"})
+    assert refused.status_code == 422
+    made = order(session, w, quantities={"RK-CASE": 2})
+    from retail.models import OrderPricing
+    assert session.get(OrderPricing, made.id).lines[0]["unit_price"] == "50.00"
