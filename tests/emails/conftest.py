@@ -50,6 +50,7 @@ class Mailbox:
     temp_fail: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     hold_at: int | None = None
+    delay: float = 0.0  # seconds before each 250 (a slow server: batches that overlap in time)
     data_seen: int = 0
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -89,6 +90,8 @@ class Handler:
             while not box.release.is_set():
                 await asyncio.sleep(0.02)
             return "451 4.4.2 Connection lost before acknowledgement"
+        if box.delay:
+            await asyncio.sleep(box.delay)
         box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 2.0.0 Accepted"
 

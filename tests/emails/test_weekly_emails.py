@@ -327,3 +327,21 @@ def test_the_weekly_email_is_switched_off_and_on_on_the_account_page(sqlite_only
     with new_session(app.extensions["engine"]) as session:
         assert not outbox.opted_out(session, user_id=user_id)
     assert client.post("/account/emails", data={"weekly": "on"}).status_code == 400  # CSRF still guards it
+
+
+def test_two_runs_at_once_send_each_email_once(world, smtp_server):
+    """cron started twice (an overlapping manual run): each row is claimed by one of them only."""
+    url, info = world
+    app = make_app(url, smtp_server.url)
+    managers = store_managers(app.extensions["engine"])
+    managers.pop(info["opted_out"])
+    command, env = _command(url, smtp_server.url, label(info))
+    command = [c for c in command if c not in ("--reclaim-after", "0")]  # the default: a live run's claim holds
+    smtp_server.delay = 0.4  # each batch takes seconds: the two overlap
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0].decode(errors="replace") for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert smtp_server.by_address() == {email: 1 for email in managers}
+    sent = [int(o.split(" sent,")[0].rsplit(" ", 1)[1]) for o in outputs]
+    assert sum(sent) == len(managers), outputs
