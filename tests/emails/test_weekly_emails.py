@@ -345,3 +345,23 @@ def test_two_runs_at_once_send_each_email_once(world, smtp_server):
     assert smtp_server.by_address() == {email: 1 for email in managers}
     sent = [int(o.split(" sent,")[0].rsplit(" ", 1)[1]) for o in outputs]
     assert sum(sent) == len(managers), outputs
+
+
+def test_last_weeks_forecast_against_what_sold_and_the_accuracy_trend(sqlite_only_world, smtp_server):
+    from retail.services import forecasts
+
+    url, info = sqlite_only_world
+    app = make_app(url, smtp_server.url)
+    with new_session(app.extensions["engine"]) as session:  # the run a week earlier, as last Monday's job made it
+        forecasts.run_forecast(session, start=info["week"] - timedelta(weeks=1), horizon=13)
+        store_id = session.execute(select(User.store_id).where(User.email == info["en"])).scalar_one()
+        sold = weekly_digest.store_digest(weekly_digest.load(session, week=info["week"], store_ids=[store_id]),
+                                          store_id).last_week_sold
+    assert send(app, "--week", label(info), "--only", "store", "--only", "planner").exit_code == 0
+    (english,) = smtp_server.to(info["en"])
+    text = english.get_body(("plain",)).get_content()
+    assert f"units, sold {sold}." in text and "No forecast was made for last week" not in text
+    (traditional,) = smtp_server.to(info["zh_Hant"])
+    assert "實際售出" in traditional.get_body(("plain",)).get_content()
+    planner = next(m for m in smtp_server.messages if ".planner." in m["Message-ID"])
+    assert "WAPE" in planner.get_body(("plain",)).get_content()  # a row of the trend (any language)
