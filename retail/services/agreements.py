@@ -175,6 +175,14 @@ def version_on(versions: list[Agreement], day: date) -> Agreement | None:
     return chosen
 
 
+def active_on(versions: list[Agreement], day: date) -> Agreement | None:
+    """The version in force on `day`, unless it ended before (`ends_on`): None then."""
+    chosen = version_on(versions, day)
+    if chosen is not None and chosen.ends_on is not None and day > chosen.ends_on:
+        return None
+    return chosen
+
+
 def share_for(agreement: Agreement, brand_id: int) -> Decimal:
     """The store's share of a consignment sale of the brand."""
     override = (agreement.brand_terms or {}).get(str(brand_id))

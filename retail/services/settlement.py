@@ -163,6 +163,8 @@ def price_order(session: Session, actor: User, *, store_id: int, order_id: int) 
     reasons = []
     if agreement.status != AgreementStatus.active:
         reasons.append({"code": "hold_agreement_status", "status": agreement.status})
+    elif agreement.ends_on is not None and agreement.ends_on < day:
+        reasons.append({"code": "hold_agreement_status", "status": AgreementStatus.terminated.value})
     if agreement.authorised_brands is not None:
         outside = [ln["sku"] for ln in lines if ln["brand_id"] not in set(agreement.authorised_brands)]
         if outside:
@@ -307,7 +309,10 @@ class Period:
         if not used:
             return False
         first = used[0]
-        return not (len(used) == 1 and first.status == AgreementStatus.terminated and first.valid_from < self.month)
+        if len(used) == 1 and first.valid_from < self.month and (
+                first.status == AgreementStatus.terminated or (first.ends_on is not None and first.ends_on < self.month)):
+            return False  # ended or terminated before the month, and nothing new in it
+        return True
 
 
 @dataclass
@@ -348,7 +353,7 @@ def consignment_lines(session: Session, period: Period, movements: Iterable[tupl
     acc: dict[tuple, dict] = {}
     for _id, ts, product_id, kind, quantity, unit_price in movements:
         day = local_day(ts, period.timezone)
-        version = agreements.version_on(period.versions, day)
+        version = agreements.active_on(period.versions, day)
         if version is None or version.model != AgreementModel.consignment:
             continue
         sku, brand_id = catalogue.rows[product_id]

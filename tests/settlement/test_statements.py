@@ -201,3 +201,15 @@ def test_two_runs_at_once_issue_each_statement_once(engine, session, w):
     assert sorted(r.issued for r in reports) in ([0, 2], [1, 1])
     session.expire_all()
     assert session.execute(select(func.count()).select_from(Statement)).scalar_one() == 2
+
+
+def test_an_agreement_that_ends_mid_month_counts_its_days_only(session, w):
+    b = w["b"].id
+    consignment(session, w, ends_on=date(2026, 10, 15))
+    inventory.receive_purchase(session, location_id=b, sku="RK-CASE", quantity=5, at=at("2026-09-01"))
+    inventory.record_sale(session, store_id=b, sku="RK-CASE", unit_price="200", at=at("2026-10-15"))
+    inventory.record_sale(session, store_id=b, sku="RK-CASE", unit_price="200", at=at("2026-10-16"))  # after the end
+    settlement.run_month(session, month=OCTOBER, now=AFTER_NOVEMBER)
+    assert statement(session, w["b"], OCTOBER).totals["units_sold"] == 1
+    settlement.run_month(session, month=NOVEMBER, now=AFTER_NOVEMBER)  # ended before November: no statement
+    assert session.execute(select(func.count()).select_from(Statement)).scalar_one() == 1
