@@ -110,8 +110,16 @@ def aged_stock(balances: pd.DataFrame, sales: pd.DataFrame, *, as_of, days: int 
     out = balances[balances["on_hand"] > 0][["store", "sku", "on_hand"]].merge(
         last.reset_index(), on=["store", "sku"], how="left")
     out["days_since"] = (as_of - out["last_sale"]).dt.days
-    aged = out["last_sale"].isna() | (out["days_since"] >= days)
-    return out[aged].reset_index(drop=True)
+    return out[is_aged(out["on_hand"], out["days_since"], days=days)].reset_index(drop=True)
+
+
+def is_aged(on_hand, days_since_last_sale, *, days: int = AGED_DAYS):
+    """Elementwise: units on hand and no sale for `days` days (a never-sold SKU has nan days: aged).
+    The one definition `aged_stock` applies to frames and a store's page to its lines."""
+    on_hand = np.asarray(on_hand, dtype=float)
+    since = np.asarray(days_since_last_sale, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (on_hand > 0) & (np.isnan(since) | (since >= days))
 
 
 def summary(panel: pd.DataFrame, unit_cost: pd.Series) -> dict:

@@ -53,6 +53,10 @@ def _database(args) -> str:
             started = time.perf_counter()
             subprocess.run(flask + step, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
             print(f"  {' '.join(step)}: {time.perf_counter() - started:.1f} s", flush=True)
+        analyse = create_engine(url, isolation_level="AUTOCOMMIT")
+        with analyse.connect() as connection:  # fresh tables: give the planner their sizes now, not later
+            connection.execute(text("ANALYZE"))
+        analyse.dispose()
     return url
 
 

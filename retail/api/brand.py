@@ -6,7 +6,6 @@ another brand's object is 404.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -272,7 +271,7 @@ def list_stock(query: BrandStockQuery):
                                as_of=utcnow())
     rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
         r.province if query.level == "province" else r.store, r.sku))
-    return core.page([asdict(r) for r in rows], next_cursor=next_cursor, query=query,
+    return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
                      columns=list(BrandStockOut.model_fields))
 
 
@@ -315,7 +314,7 @@ def list_sell_through(query: SellThroughQuery):
     rows, next_cursor = core.page_of(rows, query, lambda r: (
         r.sku, "" if query.by == "sku" else (r.province if query.by == "province" else r.store) or "",
         r.week.isoformat()))
-    items = [{**asdict(r), "revenue": [core.money(amount, currency) for currency, amount in r.revenue.items()]}
+    items = [{**vars(r), "revenue": [core.money(amount, currency) for currency, amount in r.revenue.items()]}
              for r in rows]
     return core.page(items, next_cursor=next_cursor, query=query, columns=list(SellThroughOut.model_fields))
 
@@ -362,7 +361,7 @@ def list_forecasts(query: ForecastQuery):
                                   after=[str(v) for v in after] if after else None, limit=query.limit + 1)
     rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
         (r.province if query.level == "province" else r.store) or "", r.sku))
-    return core.page([asdict(r) for r in rows], next_cursor=next_cursor, query=query,
+    return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
                      columns=list(ForecastOut.model_fields))
 
 

@@ -16,6 +16,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -298,8 +299,21 @@ def money(amount: Decimal | None, currency: str | None) -> dict | None:
     return {"amount": f"{Decimal(amount):.2f}", "currency": currency}
 
 
+def _json_default(value):
+    if isinstance(value, datetime | date | Decimal):
+        return plain(value)
+    if is_dataclass(value):  # a service's row: its fields, as they are (json walks the rest)
+        return vars(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(body) -> str:
+    """JSON of an answer: times in UTC ISO 8601 with Z, dates ISO, decimals as strings (see `plain`)."""
+    return json.dumps(body, ensure_ascii=False, default=_json_default)
+
+
 def ok(body, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(json.dumps(plain(body), ensure_ascii=False), status=status, mimetype="application/json")
+    response = Response(dumps(body), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -332,8 +346,8 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, dict) and set(value) == {"amount", "currency"}:
         value = f"{value['amount']} {value['currency']}"
-    elif isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dict | list) or is_dataclass(value):
+        value = dumps(value)
     if isinstance(value, bool | int | float):
         return str(value)
     text = str(value)

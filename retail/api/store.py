@@ -326,10 +326,9 @@ class StockPage(BaseModel):
 @bp.get("/stock", responses={200: StockPage}, summary="The store's stock by SKU")
 def list_stock(query: core.PageQuery):
     after = core.decode_cursor(query.cursor)
-    lines = stock.stock_lines(db_session(), store_id=core.store_id(), as_of=utcnow())
-    if after is not None:
-        lines = [line for line in lines if line.sku > str(after[0])]
-    lines, next_cursor = core.page_of(lines[:query.limit + 1], query, lambda line: (line.sku,))
+    lines = stock.stock_page(db_session(), store_id=core.store_id(), as_of=utcnow(),
+                             after_sku=None if after is None else str(after[0]), limit=query.limit + 1)
+    lines, next_cursor = core.page_of(lines, query, lambda line: (line.sku,))
     return core.page([{"sku": x.sku, "model": x.model, "variant": x.variant, "brand": x.brand,
                        "serialised": x.serialised, "on_hand": x.on_hand, "demo": x.demo, "in_transit": x.in_transit,
                        "weekly_rate": round(x.weekly_rate, 3),
