@@ -95,7 +95,9 @@ def local_day(ts: datetime, tz: str) -> date:
 
 
 def _s(value: Decimal) -> str:
-    return f"{cents(value):.2f}"
+    """An amount as its decimal string, to the cent ("0.00", never "-0.00")."""
+    amount = cents(value)
+    return f"{amount if amount else ZERO:.2f}"
 
 
 def _d(value) -> Decimal:
@@ -438,7 +440,7 @@ def difference(now: list[dict], issued: list[list[dict]]) -> list[dict]:
             else:
                 value = _s(_d((new or {}).get(name)) - _d((old or {}).get(name)))
             base[name] = value
-            changed = changed or (value not in (0, "0.00"))
+            changed = changed or _d(value) != 0
         if changed:
             out.append(base)
     return out
