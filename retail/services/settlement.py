@@ -235,7 +235,7 @@ def invoice_order(session: Session, actor: User, *, order_id: int) -> Invoice | 
         number=f"INV-{order.reference}"[:40], location_id=store.id, order_id=order_id, agreement_id=agreement.id,
         currency=pricing.currency, total=cents(total), lines=lines, issued_at=now,
         due_on=local_day(now, store.timezone) + timedelta(days=agreement.payment_terms_days),
-    ).on_conflict_do_nothing(index_elements=["order_id"]).returning(table.c.id)).scalar_one_or_none()
+    ).on_conflict_do_nothing().returning(table.c.id)).scalar_one_or_none()  # the order or its number: invoiced
     invoice = session.execute(select(Invoice).where(Invoice.order_id == order_id)).scalars().one()
     if made is not None:
         audit.record(session, actor_id=actor.id, action="invoice.issued", entity="invoice", entity_id=invoice.number,
@@ -528,8 +528,9 @@ def _write(session: Session, rows: list[dict]) -> int:
     table = Statement.__table__
     made = 0
     for row in rows:  # executemany with RETURNING is not portable: one statement per row, in one transaction
-        made += session.execute(_insert(session)(table).values(**row).on_conflict_do_nothing(
-            index_elements=["location_id", "month", "sequence"]).returning(table.c.id)).scalar_one_or_none() is not None
+        # Any conflict (store, month and sequence, or the number made of them): a twin run issued it first.
+        made += session.execute(_insert(session)(table).values(**row).on_conflict_do_nothing()
+                                .returning(table.c.id)).scalar_one_or_none() is not None
     return made
 
 
