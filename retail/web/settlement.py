@@ -19,7 +19,7 @@ from retail import errors, parsing
 from retail.messages import message
 from retail.models import utcnow
 from retail.request_db import db_session
-from retail.services import access, agreements, prices, replenishment, settlement, stores
+from retail.services import access, agreements, brands, prices, replenishment, settlement, stores
 from retail.services.verbs import NETWORK, check_scope
 from retail.web import statement_files
 from retail.web.access import me, store_page
@@ -200,17 +200,23 @@ def _agreement_form(store_id: int, error=None, form=None):
     session = db_session()
     store = stores.get_store(session, store_id=store_id)
     current = agreements.in_force(session, store_id=store_id, day=_today(store))
+    history = agreements.history(session, store_id=store_id)
+    latest = history[0] if history else None  # the form starts from the latest terms (perhaps not yet in force)
     if form is None:
         form = {"model": store.partnership or "franchise", "status": "active", "wholesale_tier": "B",
                 "revenue_share": "0.20", "shrinkage_rate": "1", "payment_terms_days": "30", "deposit": "0"}
-        if current is not None:
-            form = {"model": current.model, "status": current.status, "wholesale_tier": current.wholesale_tier or "B",
-                    "revenue_share": str(current.revenue_share or "0.20"), "shrinkage_rate": str(current.shrinkage_rate),
-                    "payment_terms_days": str(current.payment_terms_days), "deposit": str(current.deposit),
-                    "credit_limit": str(current.credit_limit or ""), "valid_from": ""}
+        if latest is not None:
+            form = {"model": latest.model, "status": latest.status, "wholesale_tier": latest.wholesale_tier or "B",
+                    "revenue_share": str(latest.revenue_share or "0.20"), "shrinkage_rate": str(latest.shrinkage_rate),
+                    "payment_terms_days": str(latest.payment_terms_days), "deposit": str(latest.deposit),
+                    "credit_limit": str(latest.credit_limit or ""), "valid_from": "",
+                    "ends_on": str(latest.ends_on or ""),
+                    "authorised_brands": "" if latest.authorised_brands is None else _codes_of(
+                        latest.authorised_brands, session),
+                    "brand_terms": ", ".join(f"{_codes_of([int(k)], session)}={next(iter(v.values()))}"
+                                             for k, v in (latest.brand_terms or {}).items())}
     return render_template("settlement_agreement_form.html", store=store, current=current, form=form, error=error,
-                           history=agreements.history(session, store_id=store_id),
-                           tiers=list(agreements.TIER_DISCOUNTS))
+                           history=history, tiers=list(agreements.TIER_DISCOUNTS))
 
 
 def _day(value, field: str) -> date:
@@ -221,6 +227,43 @@ def _day(value, field: str) -> date:
         return date.fromisoformat(found)
     except ValueError:
         raise errors.InvalidDate(field=field, value=found) from None
+
+
+def _brand_codes() -> dict[str, int]:
+    return {b.code.upper(): b.id for b in brands.find_brands(db_session(), limit=1000)}
+
+
+def _brand_ids(value) -> list[int] | None:
+    """Authorised brands as typed: brand codes separated by commas or spaces; empty: every brand."""
+    typed = text(value, field="authorised brands", max_length=400).upper().replace(",", " ").split()
+    if not typed:
+        return None
+    known = _brand_codes()
+    unknown = [code for code in typed if code not in known]
+    if unknown:
+        raise errors.AgreementInvalid(reason=f"brand {unknown[0][:16]} is unknown")
+    return sorted({known[code] for code in typed})
+
+
+def _brand_terms(value, model: str) -> dict | None:
+    """Terms by brand as typed: CODE=tier (franchise) or CODE=share (consignment), separated by commas."""
+    typed = [part.strip() for part in text(value, field="brand terms", max_length=400).split(",") if part.strip()]
+    if not typed:
+        return None
+    known, terms = _brand_codes(), {}
+    for part in typed:
+        code, _sep, term = part.partition("=")
+        code = code.strip().upper()
+        if code not in known or not term.strip():
+            raise errors.AgreementInvalid(reason=f"{part[:40]} is not CODE=term with a known brand")
+        key = "tier" if model == "franchise" else "revenue_share"
+        terms[str(known[code])] = {key: term.strip().upper() if key == "tier" else term.strip()}
+    return terms
+
+
+def _codes_of(ids, session) -> str:
+    by_id = {b.id: b.code for b in brands.find_brands(session, limit=1000)}
+    return ", ".join(by_id.get(i, str(i)) for i in ids)
 
 
 @bp.route("/settlement/stores/<int:store_id>/agreement", methods=["GET", "POST"])
@@ -239,6 +282,9 @@ def agreement_form(store_id: int):
             credit_limit=text(form.get("credit_limit"), max_length=20) or None,
             payment_terms_days=whole(form.get("payment_terms_days"), field="payment terms", default=30,
                                      maximum=365),
+            ends_on=_day(form.get("ends_on"), "ends on") if text(form.get("ends_on"), max_length=10) else None,
+            authorised_brands=_brand_ids(form.get("authorised_brands")),
+            brand_terms=_brand_terms(form.get("brand_terms"), text(form.get("model"), max_length=12)),
             note=note(form.get("note")))
         flash(_("Agreement version %(version)s saved.", version=made.version))
         return redirect(url_for(".store_settlement", store_id=store_id))

@@ -19,10 +19,10 @@ from tests.web.factories import shop_world, sign_in
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 ODD = ["", " ", "0", "-1", "1.5", "1e1000000", "NaN", "9" * 25, "１２", "2026-02-30", "2026-12-01", "2026-13-01",
        "franchise", "consignment", "active", "suspended", "A", "Z", "CNY", "HKD", "USD", "RK-CASE", "0.2", "1.00001",
-       "<script>", "=cmd|' /C calc'!A0", "\x00", "%(sku)s", "2147483648"]
+       "ROKID", "ROKID=A", "ROKID=0.5", "HW=B, ROKID", "<script>", "=cmd|' /C calc'!A0", "\x00", "%(sku)s", "2147483648"]
 FORMS = {
     "agreement": ["valid_from", "model", "status", "wholesale_tier", "revenue_share", "shrinkage_rate", "deposit",
-                  "credit_limit", "payment_terms_days", "note"],
+                  "credit_limit", "payment_terms_days", "note", "ends_on", "authorised_brands", "brand_terms"],
     "payments": ["amount", "received_on", "reference", "note"],
     "prices": ["sku", "price_list", "currency", "amount", "valid_from", "valid_to", "promotion"],
 }

@@ -164,3 +164,23 @@ def test_planners_add_prices_and_the_order_is_priced_with_them(app, w, session):
     made = order(session, w, quantities={"RK-CASE": 2})
     from retail.models import OrderPricing
     assert session.get(OrderPricing, made.id).lines[0]["unit_price"] == "50.00"
+
+
+def test_agreement_form_takes_brands_terms_and_an_end(client, w, session):
+    a = w["a"].id
+    sign_in(client, "planner@example.com")
+    page = f"/settlement/stores/{a}/agreement"
+    token = csrf_token(client, page)
+    base = {"csrf_token": token, "valid_from": "2026-12-01", "model": "franchise", "status": "active",
+            "wholesale_tier": "B", "payment_terms_days": "30"}
+    assert client.post(page, data={**base, "authorised_brands": "ROKID, NOPE"}).status_code == 422
+    assert client.post(page, data={**base, "brand_terms": "ROKID"}).status_code == 422
+    made = client.post(page, data={**base, "authorised_brands": "rokid", "brand_terms": "ROKID=a",
+                                   "ends_on": "2027-06-30"})
+    assert made.status_code in (302, 303), made.get_data(as_text=True)[:300]
+    session.expire_all()
+    latest = agreements.history(session, store_id=a)[0]
+    assert (latest.authorised_brands, latest.brand_terms, str(latest.ends_on)) == (
+        [w["brand"].id], {str(w["brand"].id): {"tier": "A"}}, "2027-06-30")
+    shown = client.get(page).get_data(as_text=True)
+    assert 'value="ROKID"' in shown and 'value="ROKID=A"' in shown
