@@ -3,7 +3,8 @@ re-run: issued statements never change, a month with nothing new issues nothing)
 gives stores without an agreement a first version from their partnership (the demo world, older stores)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -12,6 +13,7 @@ from tqdm import tqdm
 
 from retail import errors
 from retail.db import new_session
+from retail.models import utcnow
 from retail.services import agreements, settlement
 
 
@@ -21,6 +23,9 @@ def settlement_group():
 
 
 def _month(value: str) -> date:
+    if value == "last":  # the month before this one in Asia/Shanghai (cron, whatever the host's time zone)
+        today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+        return settlement.month_of(today.replace(day=1) - timedelta(days=1))
     try:
         return settlement.parse_month(value)
     except errors.InvalidValue as exc:
@@ -28,7 +33,7 @@ def _month(value: str) -> date:
 
 
 @settlement_group.command("run", help="Issue the month's statements and the adjustments of earlier months.")
-@click.option("--month", required=True, help="YYYY-MM, a month that is over")
+@click.option("--month", required=True, help="YYYY-MM, a month that is over, or `last` (cron)")
 @with_appcontext
 def run(month):
     first = _month(month)

@@ -40,3 +40,14 @@ def test_refusals(app):
     runner.invoke(args=["demo", "load", "--stores", "3", "--seed", "5"])
     late = runner.invoke(args=["settlement", "run", "--month", "2099-01"])
     assert late.exit_code == 1 and "is not over yet" in late.output
+
+
+def test_last_month_is_the_month_before_this_one_in_shanghai(app, monkeypatch):
+    from datetime import UTC, datetime
+
+    from retail.cli import settlement as command
+
+    monkeypatch.setattr(command, "utcnow", lambda: datetime(2026, 11, 30, 18, tzinfo=UTC))  # 1 Dec 02:00 Shanghai
+    assert command._month("last").isoformat() == "2026-11-01"
+    runner = app.test_cli_runner()
+    assert "0 statements issued" in runner.invoke(args=["settlement", "run", "--month", "last"]).output
