@@ -101,6 +101,7 @@ def store_settlement(store):
         statements=settlement.statements_of(session, store_id=store.id),
         orders=settlement.store_orders(session, store_id=store.id),
         balance=settlement.store_balance(session, store_id=store.id),
+        brand_codes={b.id: b.code for b in brands.find_brands(session, limit=1000)},
         may_manage=access.may_pick_any_store(me()))
 
 

@@ -184,3 +184,12 @@ def test_agreement_form_takes_brands_terms_and_an_end(client, w, session):
         [w["brand"].id], {str(w["brand"].id): {"tier": "A"}}, "2027-06-30")
     shown = client.get(page).get_data(as_text=True)
     assert 'value="ROKID"' in shown and 'value="ROKID=A"' in shown
+
+
+def test_the_store_page_names_brands_by_code(client, w, session):
+    agreements.create_version(session, w["planner"], store_id=w["b"].id, valid_from=date(2026, 11, 1),
+                              model="consignment", revenue_share="0.25", authorised_brands=[w["brand"].id],
+                              brand_terms={str(w["brand"].id): {"revenue_share": "0.30"}})
+    sign_in(client, "planner@example.com")
+    page = client.get(f"/stores/{w['b'].id}/settlement").get_data(as_text=True)
+    assert "ROKID\n    30.00 %" in page and "Authorised brands: ROKID" in page
