@@ -50,7 +50,7 @@ def labels() -> dict[str, str]:
         "title": _("Settlement statement"), "adjusting": _("Adjusting statement"), "store": _("Store"),
         "month": _("Month"), "sequence": _("Sequence"), "reported_in": _("Reported in"), "currency": _("Currency"),
         "versions": _("Agreement versions"), "issued": _("Issued"), "kind": _("Kind"), "item": _("SKU or number"),
-        "day": _("Day"), "unit_price": _("Unit price"), "rate": _("Rate"), "units": _("Units"), "amount": _("Amount"),
+        "day": _("Day"), "due_on": _("Due on"), "unit_price": _("Unit price"), "rate": _("Rate"), "units": _("Units"), "amount": _("Amount"),
         "store_share": _("Store's share"), "platform_share": _("Platform's share"), "totals": _("Totals"),
         "model": _("Model"), "number": _("Number"),
     })

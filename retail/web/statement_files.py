@@ -28,7 +28,8 @@ def cell(value) -> str:
 
 def _line_cells(line: dict) -> list:
     item = line.get("sku") or line.get("ref") or ""
-    return [line["kind"], item, line.get("day", ""), line.get("unit_price", ""), line.get("rate", ""),
+    return [line["kind"], item, line.get("day", ""), line.get("due_on", ""), line.get("unit_price", ""),
+            line.get("rate", ""),
             line.get("units", ""), line.get("amount", ""), line.get("store_share", ""), line.get("platform_share", "")]
 
 
@@ -47,8 +48,8 @@ def statement_csv(statement, store, labels: dict[str, str]) -> str:
     row([labels["currency"], statement.currency])
     row([labels["versions"], " ".join(str(v) for v in statement.agreement_versions)])
     row([])
-    row([labels[k] for k in ("kind", "item", "day", "unit_price", "rate", "units", "amount", "store_share",
-                             "platform_share")])
+    row([labels[k] for k in ("kind", "item", "day", "due_on", "unit_price", "rate", "units", "amount",
+                             "store_share", "platform_share")])
     for line in statement.lines:
         cells = _line_cells(line)
         cells[0] = labels.get(f"kind.{line['kind']}", line["kind"])
@@ -89,8 +90,8 @@ def statement_pdf(statement, store, labels: dict[str, str], *, language: str = "
              [labels["issued"], f"{issued:%Y-%m-%d %H:%M} UTC"]]
     story.append(_table(facts, font, header=False))
     story.append(Spacer(0, 5 * mm))
-    head = [labels[k] for k in ("kind", "item", "day", "unit_price", "rate", "units", "amount", "store_share",
-                                "platform_share")]
+    head = [labels[k] for k in ("kind", "item", "day", "due_on", "unit_price", "rate", "units", "amount",
+                                "store_share", "platform_share")]
     rows = []
     for line in statement.lines:
         cells = [str(c) for c in _line_cells(line)]
@@ -114,6 +115,6 @@ def _table(rows, font, *, header: bool, colors=None):
              ("TOPPADDING", (0, 0), (-1, -1), 2)]
     if header and colors is not None:
         style += [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                  ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey), ("ALIGN", (3, 1), (-1, -1), "RIGHT")]
+                  ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey), ("ALIGN", (4, 1), (-1, -1), "RIGHT")]
     table.setStyle(TableStyle(style))
     return table

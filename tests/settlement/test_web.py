@@ -56,7 +56,7 @@ def test_store_pages_show_the_agreement_and_statements_of_their_store_only(clien
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
     body = client.get(f"/stores/{a}/settlement/statements/{w['sa']}/csv").get_data(as_text=True)
     assert "'=cmd|' /C calc'!A0" in body and "\n=cmd" not in body and ",=cmd" not in body  # no formula
-    assert "-100.00" in body  # numbers stay numbers
+    assert ",-100.00" in body and ",100.00" in body  # the closing balance and the payment: numbers stay numbers
     # Another store's statement, named under this store: 404 (its existence is not confirmed).
     for suffix in ("", "/pdf", "/csv"):
         assert client.get(f"/stores/{a}/settlement/statements/{w['sb']}{suffix}").status_code == 404
