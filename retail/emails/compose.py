@@ -1,4 +1,5 @@
-"""One weekly email as a MIME message: HTML (inlined CSS, table layout) + plain text + the chart inline.
+"""One weekly email as a MIME message (bytes, `Composer.build`): HTML (inlined CSS, table layout) + plain text
++ the chart inline.
 
     multipart/alternative
         text/plain                       (the same figures, for clients that show no HTML)
