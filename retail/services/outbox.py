@@ -1,12 +1,12 @@
 """The weekly emails' outbox: once per recipient, kind and ISO week, whatever happens to the batch.
 
 The batch (`retail/emails/batch.py`) first `enqueue`s the week's rows (INSERT ... ON CONFLICT DO NOTHING
-on the unique (user, kind, week): a second run adds nothing), then for each row still to send `claim`s it
-(a conditional UPDATE pending -> sending: two runs never both take a row), sends it, and records the
+on the unique (user, kind, week): a second run adds nothing), then `claim_many`s the rows still to send, 20 at
+a time (a conditional UPDATE pending -> sending: two runs never both take a row), sends each, and records the
 outcome at once in its own small transaction (`record`): sent, failed (a permanent 5xx refusal), or
 back to pending (a temporary refusal: the next run tries again). A run killed half way leaves the rows it
-had not reached `pending` and at most one row `sending`: the next run sends the pending ones and reclaims a
-`sending` row whose claim is older than `reclaim_after` (the dead run's; a live run's claim is younger).
+had not reached `pending` and the rest of its chunk `sending`: the next run sends the pending ones and reclaims
+`sending` rows whose claim is older than `reclaim_after` (the dead run's; a live run's claim is younger).
 
 The one window no outbox closes: a kill after the SMTP server accepted a message (250) and before its
 row was recorded `sent` (a few milliseconds); the reclaimed row is sent again with the same Message-ID.
