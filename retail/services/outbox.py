@@ -79,24 +79,10 @@ def to_send(session: Session, *, week: str, kinds: Iterable[str], reclaim_after:
 
 
 @job
-def claim(session: Session, *, outbox_id: int, reclaim_after: timedelta, now: datetime | None = None) -> bool:
-    """Take a row for sending (pending, or a stale claim): True when this run took it."""
-    now = now or utcnow()
-    o = EmailOutbox.__table__.c
-    with transaction(session):
-        taken = session.execute(
-            update(EmailOutbox.__table__)
-            .where(o.id == outbox_id, or_(o.status == OutboxStatus.pending,
-                                          (o.status == OutboxStatus.sending) & (o.claimed_at < now - reclaim_after)))
-            .values(status=OutboxStatus.sending.value, claimed_at=now, attempts=o.attempts + 1)).rowcount
-    return taken == 1
-
-
-@job
 def claim_many(session: Session, *, outbox_ids: list[int], reclaim_after: timedelta,
                now: datetime | None = None) -> set[int]:
-    """`claim` for a chunk of rows in one transaction (one commit for many: on PostgreSQL each commit waits for
-    the disk); returns the ids this run took."""
+    """Take rows for sending (pending, or a stale claim), a chunk in one transaction (one commit for many);
+    returns the ids this run took: a row another run holds is not among them."""
     now = now or utcnow()
     o = EmailOutbox.__table__.c
     with transaction(session):
