@@ -120,6 +120,9 @@ def _build_world(url: str) -> dict:
         week = session.execute(select(ForecastRun.start_week)).scalar_one()
         managers = session.execute(select(User).where(User.role == "store_manager").order_by(User.id)).scalars().all()
         managers[0].language, managers[1].language = "zh_Hant", "en"
+        # The English-speaking manager's store is in Hong Kong: HKD prices, Hong Kong time.
+        session.execute(update(Location).where(Location.id == managers[1].store_id)
+                        .values(market="HK", currency="HKD", timezone="Asia/Hong_Kong"))
         suspended_store = managers[2].store_id
         session.execute(update(Location).where(Location.id == suspended_store).values(status="suspended"))
         managers[3].active = False

@@ -5,6 +5,7 @@ its own SKUs."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def test_every_active_store_manager_gets_one_store_email_in_their_language(world
     assert len(managers) >= 5 and {lang for _, lang in managers.values()} == {"zh_Hans", "zh_Hant", "en"}
     with new_session(app.extensions["engine"]) as session:
         all_store_ids = set(session.execute(select(Location.id).where(Location.kind == "store")).scalars())
+    valued = 0
     for email, (store_id, language) in managers.items():
         (message,) = smtp_server.to(email)
         assert SUBJECT[language] in message["Subject"], (language, message["Subject"])
@@ -66,10 +68,16 @@ def test_every_active_store_manager_gets_one_store_email_in_their_language(world
         assert 'src="cid:weekly-chart"' in html
         assert "<style" not in html and 'style="' in html  # CSS inlined
         assert "<link" not in html and 'src="http' not in html  # nothing fetched from outside
+        symbols = set(re.findall(r"(HK\$|CN¥|¥)[0-9]", html))
+        if symbols:  # a store with something to value: its own currency only
+            assert symbols == ({"HK$"} if email == info["en"] else {"¥"} if language == "zh_Hans" else {"CN¥"}), symbols
+        valued += bool(symbols)
         own = f"{PUBLIC_URL}/stores/{store_id}/replenishment"
         assert own in html and own in message.get_body(("plain",)).get_content()
         for other in all_store_ids - {store_id}:
             assert f"{PUBLIC_URL}/stores/{other}/" not in html and f"{PUBLIC_URL}/stores/{other}\"" not in html
+    assert valued == len(managers)  # every store email carries amounts (the order, aging stock)
+    assert "HK$" in smtp_server.to(info["en"])[0].get_body(("html",)).get_content()
     with new_session(app.extensions["engine"]) as session:
         rows = session.execute(select(EmailOutbox.status, func.count()).group_by(EmailOutbox.status)).all()
     assert dict(rows) == {"sent": len(managers)}
