@@ -39,11 +39,14 @@ def load(seed: int, n_stores: int):
     from datetime import date
 
     from retail.db import new_session
-    from retail.services import agreements
+    from retail.services import agreements, settlement
 
     with new_session(engine) as session:  # each store's agreement, from its partnership (issue 15)
         made = agreements.default_agreements(session, valid_from=date(2023, 1, 1))
     click.echo(f"{made} store agreements (franchise or consignment, as each store's partnership)")
+    with new_session(engine) as session:  # and the last two months' statements
+        settled = settlement.settle_recent(session, months=2)
+    click.echo("settlement statements: " + (", ".join(f"{r.month:%Y-%m} ({r.issued})" for r in settled) or "none"))
     size = demo_inspect.database_bytes(engine)
     click.echo(f"generated in {generated:.1f} s, loaded {report.movements} movements, "
                f"{report.serial_units} serial units and {report.shipments} shipments in {report.seconds:.1f} s; "

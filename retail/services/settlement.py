@@ -608,6 +608,27 @@ def run_month(session: Session, *, month: date, now: datetime | None = None,
     return report
 
 
+@job
+def settle_recent(session: Session, *, months: int = 2, now: datetime | None = None) -> list[RunReport]:
+    """Settle the `months` full months before the month of the ledger's latest movement, oldest first (the
+    demo world's statements); a month not over yet is skipped. Safe to re-run, like `run_month`."""
+    last = session.execute(select(func.max(Movement.ts))).scalar()
+    if last is None:
+        return []
+    month = month_of(as_utc(last).astimezone(ZoneInfo("Asia/Shanghai")).date())
+    wanted = []
+    for _ in range(months):
+        month = month_of(month - timedelta(days=1))
+        wanted.insert(0, month)
+    reports = []
+    for month in wanted:
+        try:
+            reports.append(run_month(session, month=month, now=now))
+        except errors.MonthNotOver:
+            continue
+    return reports
+
+
 def _adjust(session: Session, month: date, stores: dict, seen: dict[str, int], catalogue: Catalogue,
             now: datetime) -> int:
     """Adjusting statements for issued months up to `month` into which something was recorded after issue."""

@@ -15,7 +15,8 @@ def test_demo_stores_have_agreements_and_the_month_is_settled_once(app):
     loaded = runner.invoke(args=["demo", "load", "--stores", "12", "--seed", "5"])
     assert loaded.exit_code == 0, loaded.output
     assert "12 store agreements" in loaded.output
-    first = runner.invoke(args=["settlement", "run", "--month", "2026-10"])
+    assert "settlement statements: 2026-09 (12), 2026-10 (12)" in loaded.output  # the last two full months
+    first = runner.invoke(args=["settlement", "run", "--month", "2026-08"])
     assert first.exit_code == 0, first.output
     assert "12 statements issued, 0 adjusting statements, 0 already issued" in first.output
     again = runner.invoke(args=["settlement", "run", "--month", "2026-10"])
@@ -26,11 +27,11 @@ def test_demo_stores_have_agreements_and_the_month_is_settled_once(app):
         made = dict(session.execute(select(Agreement.location_id, Agreement.model)).all())
         assert made == models  # franchise or consignment, as each store's partnership
         statements = session.execute(select(Statement)).scalars().all()
-        assert len(statements) == 12 and {s.model for s in statements} <= {"franchise", "consignment"}
+        assert len(statements) == 36 and {s.model for s in statements} <= {"franchise", "consignment"}
         sold = sum(s.totals.get("units_sold", 0) for s in statements)
         assert sold > 0  # the consignment stores sold in October
         assert settlement.brand_consignment(session, month=statements[0].month)
-        assert session.execute(select(func.count()).select_from(Statement)).scalar_one() == 12
+        assert session.execute(select(func.count()).select_from(Statement)).scalar_one() == 36
 
 
 def test_refusals(app):
