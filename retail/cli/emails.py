@@ -8,21 +8,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from retail.cli.weeks import parse_week
 from retail.db import new_session
 from retail.emails.batch import send_weekly as run_batch
 from retail.emails.smtp import SmtpConfig, SmtpUnavailable
-from retail.models import EmailKind, utcnow
+from retail.models import EmailKind
 from retail.services import weekly_digest
-
-
-def parse_week_option(value: str | None):
-    """--week YYYY-Www, or `current` (the ISO week of today in Asia/Shanghai, the default)."""
-    if value in (None, "", "current"):
-        return weekly_digest.current_week(utcnow())
-    try:
-        return weekly_digest.parse_week(value)
-    except weekly_digest.InvalidWeek as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO week such as 2026-W48 (or `current`)") from exc
 
 
 @click.group(help="The weekly forecast emails.")
@@ -44,7 +35,7 @@ def emails():
               help="seconds before the first retry (doubling each time)")
 @with_appcontext
 def send_weekly(week, dry_run, only, allow_stale, reclaim_after, retries, backoff):
-    monday = parse_week_option(week)
+    monday = parse_week(week)
     label = weekly_digest.week_label(monday)
     settings = current_app.config["SETTINGS"]
     engine = current_app.extensions["engine"]

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from retail.cli.weeks import parse_week
 from retail.db import new_session
 from retail.services import forecasts, weekly_digest
 
@@ -26,7 +27,7 @@ def run(start, horizon: int, week: str | None):
     with new_session(current_app.extensions["engine"]) as session:
         start_day: date | None = start.date() if start else None
         if week is not None:
-            monday = _week(week)
+            monday = parse_week(week)
             reason = weekly_digest.stale_reason(session, step="forecast", week=monday)
             if reason:
                 raise click.ClickException(f"not forecasting week {weekly_digest.week_label(monday)}: {reason}")
@@ -35,13 +36,3 @@ def run(start, horizon: int, week: str | None):
         click.echo(f"forecast run {result.id}: {result.series} series from {result.start_week}, "
                    f"horizon {result.horizon} weeks, {result.seconds} s")
 
-
-def _week(value: str) -> date:
-    from retail.models import utcnow
-
-    if value == "current":
-        return weekly_digest.current_week(utcnow())
-    try:
-        return weekly_digest.parse_week(value)
-    except weekly_digest.InvalidWeek as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO week such as 2026-W48 (or `current`)") from exc

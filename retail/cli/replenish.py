@@ -8,8 +8,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
+from retail.cli.weeks import parse_week
 from retail.db import new_session
-from retail.models import utcnow
 from retail.services import replenishment, weekly_digest
 
 STEPS = ["read forecast", "positions", "order lines", "transfers", "allocation", "purchases", "store"]
@@ -28,7 +28,7 @@ def replenish():
 @with_appcontext
 def plan(as_of, forecast_run, week):
     if week is not None:
-        monday = _week(week)
+        monday = parse_week(week)
         with new_session(current_app.extensions["engine"]) as session:
             reason = weekly_digest.stale_reason(session, step="plan", week=monday)
             run = None if reason else weekly_digest.forecast_run_for(session, week=monday)
@@ -46,11 +46,3 @@ def plan(as_of, forecast_run, week):
     click.echo(f"replenishment run {run.id} for {run.as_of}: {run.lines} suggested lines, {run.units} units, "
                f"{run.seconds} s")
 
-
-def _week(value: str):
-    if value == "current":
-        return weekly_digest.current_week(utcnow())
-    try:
-        return weekly_digest.parse_week(value)
-    except weekly_digest.InvalidWeek as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO week such as 2026-W48 (or `current`)") from exc
