@@ -6,8 +6,9 @@
 
 Stores without an agreement get their default one first (`agreements.default_agreements`, as
 `flask settlement agreements`). Statements are immutable, so the timed run works on a copy of the database
-(SQLite: a copy of the file; another DATABASE_URL is used as it is, and a month already issued there times
-the re-run only). It times the month's run (`settlement.run_month`, as `flask settlement run`), then a re-run
+(SQLite: a copy of the file, in which the month's statements and later ones, such as those `demo load` issues
+for the last two months, are deleted first; another DATABASE_URL is used as it is, and a month already issued
+there times the re-run only). It times the month's run (`settlement.run_month`, as `flask settlement run`), then a re-run
 (which must issue nothing), and prints both next to the target.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "sqlite:////tmp/settle.db")
     parsed = make_url(url)
-    workdir = None
+    workdir = copied = None
     if parsed.get_backend_name() == "sqlite":
         source = Path(parsed.database)
         if not source.exists():
@@ -52,6 +53,7 @@ def main() -> None:
         copy = Path(workdir) / "settle.db"
         shutil.copyfile(source, copy)
         url = f"sqlite:///{copy}"
+        copied = copy
     engine = make_engine(url)
     try:
         with new_session(engine) as session:
@@ -61,6 +63,10 @@ def main() -> None:
             month = settlement.parse_month(args.month) if args.month else settlement.month_of(
                 date(last.year, last.month, 1) - timedelta(days=1))
             made = agreements.default_agreements(session, valid_from=date(2023, 1, 1))
+        if copied is not None:  # the copy only: `demo load` issued the last two months; time the month afresh
+            with closing(sqlite3.connect(copied)) as connection, connection:
+                connection.execute("DELETE FROM statement WHERE month >= ?", (month.isoformat(),))
+        with new_session(engine) as session:
             movements = session.execute(select(func.count()).select_from(Movement).where(
                 Movement.ts >= settlement.bounds(month, "Asia/Shanghai")[0],
                 Movement.ts < settlement.bounds(month, "Asia/Shanghai")[1],
