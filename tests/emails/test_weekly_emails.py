@@ -373,3 +373,33 @@ def test_last_weeks_forecast_against_what_sold_and_the_accuracy_trend(sqlite_onl
     assert "實際售出" in traditional.get_body(("plain",)).get_content()
     planner = next(m for m in smtp_server.messages if ".planner." in m["Message-ID"])
     assert "WAPE" in planner.get_body(("plain",)).get_content()  # a row of the trend (any language)
+
+
+def test_forecast_week_runs_once_last_weeks_sales_are_in(sqlite_only_world):
+    """The forecast step's check lets a fresh ledger through (refused while it has no sale since last Monday,
+    see test_stale_input_is_refused_with_the_reason; then the week's run, already made, is returned)."""
+    from datetime import UTC, datetime, time
+
+    from retail.models import Movement, SerialUnit, StockBalance
+    from tests.committing import inventory
+
+    url, info = sqlite_only_world
+    app = make_app(url, None)
+    runner = app.test_cli_runner()
+    with new_session(app.extensions["engine"]) as session:
+        last = session.execute(select(func.max(Movement.ts)).where(Movement.kind == "sale")).scalar_one()
+    monday = info["week"]
+    if last.replace(tzinfo=UTC) < datetime.combine(monday - timedelta(weeks=1), time.min, tzinfo=UTC):
+        refused = runner.invoke(args=["forecast", "run", "--week", label(info)])
+        assert refused.exit_code == 1 and "have not arrived" in refused.output
+        with new_session(app.extensions["engine"]) as session:  # a till's sale of last Wednesday arrives
+            balance = session.execute(select(StockBalance).join(Location, Location.id == StockBalance.location_id)
+                                      .where(Location.kind == "store", StockBalance.on_hand > 0)).scalars().first()
+            product = session.get(Product, balance.product_id)
+            serials = list(session.execute(select(SerialUnit.serial).where(
+                SerialUnit.location_id == balance.location_id, SerialUnit.product_id == product.id,
+                SerialUnit.state == "in_stock").limit(1)).scalars()) if product.serialised else []
+            inventory.record_sale(session, store_id=balance.location_id, sku=product.sku, serials=serials,
+                                  at=datetime.combine(monday - timedelta(days=5), time(4), tzinfo=UTC))
+    accepted = runner.invoke(args=["forecast", "run", "--week", label(info)])
+    assert accepted.exit_code == 0 and f"from {monday}" in accepted.output, accepted.output
