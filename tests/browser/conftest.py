@@ -8,16 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import create_engine
 from sqlmodel import Session
 
+from tests.api.live import gunicorn
 from tests.conftest import unavailable
 from tests.web.factories import shop_world
 
@@ -64,34 +61,12 @@ def served_db(sqlite_template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(served_db, tmp_path_factory):
     url, _engine, _world = served_db
-    tmp_path = tmp_path_factory.mktemp("gunicorn")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
-    env.update(HOST="127.0.0.1", PORT=str(port), DATABASE_URL=url, APP_ENV="test", WEB_CONCURRENCY="2",
-               GUNICORN_THREADS="2", LOG_LEVEL="WARNING")
-    log = open(tmp_path / "gunicorn.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90  # a loaded CI machine (the whole suite on -n 2) starts slowly
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            pytest.fail(f"gunicorn did not start: {(tmp_path / 'gunicorn.log').read_text()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        with gunicorn(url, log) as base:
+            yield base
+    except RuntimeError as exc:  # it did not start: its log says why
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
