@@ -95,3 +95,24 @@ def test_rate_limit_per_key_with_headers_and_retry_after(tmp_path, sqlite_templa
     # another key has its own budget
     assert client.get("/api/v1/me", headers=bearer(world["keys"]["other_brand"])).status_code == 200
     app.extensions["engine"].dispose()
+
+
+def test_csv_cells_never_start_a_formula(client, world, db):
+    """A product named like a spreadsheet formula is exported with a leading quote: opened in a spreadsheet
+    it is text, not a formula that runs."""
+    from retail.models import Product
+
+    product = db.get(Product, world["case"].id)
+    product.model, product.variant = '=HYPERLINK("http://evil.example","x")', "@SUM(A1:A9)"
+    db.commit()
+    response = client.get("/api/v1/brand/products?format=csv", headers=bearer(world["keys"]["brand"]))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    case = next(row for row in rows if row["sku"] == "RK-CASE")
+    assert case["model"] == '\'=HYPERLINK("http://evil.example","x")' and case["variant"] == "'@SUM(A1:A9)"
+    assert not [value for row in rows for value in row.values() if value[:1] in ("=", "+", "-", "@")]
+    as_json = client.get("/api/v1/brand/products", headers=bearer(world["keys"]["brand"])).json["data"]
+    assert next(p for p in as_json if p["sku"] == "RK-CASE")["model"].startswith("=")  # JSON keeps the value
