@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
+from forecasting import kpis
 from forecasting.aggregate import aggregate
 from retail import errors
 from retail.models import (
@@ -131,7 +132,8 @@ def stock(session: Session, *, brand_id: int, level: str, sku: str = "", after: 
     for row, key in zip(rows, key_of, strict=True):
         weekly = round(float(sold.get(key) or 0) / SALES_WEEKS, 3)
         on_hand, in_transit = int(row.on_hand or 0), int(row.in_transit or 0)
-        cover = round(on_hand / weekly, 2) if weekly > 0 else None
+        cover = kpis.weeks_of_cover(on_hand, weekly)  # the one definition (inf without sales: shown as null)
+        cover = round(cover, 2) if weekly > 0 else None
         province = row.grp if level == "province" else (row.province if level == "store" else None)
         out.append(StockRow(sku=row.sku, province=province, store=row.grp if level == "store" else None,
                             on_hand=on_hand, in_transit=in_transit, weekly_sales=weekly, weeks_of_cover=cover))
