@@ -91,7 +91,13 @@ def unit_fill_rate(panel: pd.DataFrame) -> float:
 def stockout_weeks(panel: pd.DataFrame) -> int:
     """Store x SKU weeks in which the SKU was out of stock for part of the week (in_stock < 1)."""
     _need(panel, ["in_stock"], "stockout_weeks")
-    return int((panel["in_stock"].to_numpy(dtype=float) < 1.0 - 1e-9).sum())
+    return int(is_stockout(panel["in_stock"]).sum())
+
+
+def is_stockout(in_stock):
+    """Elementwise: the store x SKU week was out of stock for part of the week (in_stock < 1). The one
+    definition `stockout_weeks` counts and a precomputed (dashboard) panel adds up by segment."""
+    return np.asarray(in_stock, dtype=float) < 1.0 - 1e-9
 
 
 def aged_stock(balances: pd.DataFrame, sales: pd.DataFrame, *, as_of, days: int = AGED_DAYS) -> pd.DataFrame:

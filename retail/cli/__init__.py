@@ -6,6 +6,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from retail.cli.apikeys import apikeys
+    from retail.cli.dashboard import dashboard_group
     from retail.cli.db import db
     from retail.cli.demo import demo
     from retail.cli.emails import emails
@@ -15,6 +16,7 @@ def register(app: Flask) -> None:
     from retail.cli.settlement import settlement_group
 
     app.cli.add_command(apikeys)
+    app.cli.add_command(dashboard_group)
     app.cli.add_command(db)
     app.cli.add_command(demo)
     app.cli.add_command(emails)

@@ -4,6 +4,7 @@ imported here."""
 from retail.models.api import *  # noqa: F403
 from retail.models.core import *  # noqa: F403
 from retail.models.core import utcnow  # noqa: F401
+from retail.models.dashboard import *  # noqa: F403
 from retail.models.idempotency import *  # noqa: F403
 from retail.models.imports import *  # noqa: F403
 from retail.models.outbox import *  # noqa: F403

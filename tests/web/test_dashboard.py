@@ -1,0 +1,223 @@
+"""The planners' dashboard (issue 16): who may open it, what its figures are (the precomputed rows against
+`forecasting.kpis` on the same panel), the CSV (totals, formula injection), and the action lists' decisions
+(audited, through the existing verbs, decided once)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from forecasting import kpis
+from retail import errors
+from retail.models import (
+    AuditLog,
+    DashboardWeek,
+    ForecastRun,
+    Location,
+    Movement,
+    PlanDecision,
+    PurchaseProposal,
+    ReplenishmentRun,
+    StockBalance,
+    TransferProposal,
+    TransferRequest,
+    utcnow,
+)
+from retail.services import dashboard, sales
+from tests.web.factories import csrf_token, shop_world, sign_in
+
+
+@pytest.fixture
+def database_url(both_backends):
+    return both_backends
+
+
+def dashboard_world(session: Session) -> dict:
+    """The shop world with sales over the last weeks, the dashboard refreshed, and a plan proposing a transfer
+    of 1 unit of RK-MAX2-BLK from store A to store B and a purchase."""
+    world = shop_world(session)
+    a, b = world["a"], world["b"]
+    now = utcnow()
+    sales.sell(session, world["manager"], store_id=a.id, sku="RK-CASE", quantity=2, at=now - timedelta(days=20))
+    sales.sell(session, world["manager"], store_id=a.id, serials=["SN-A1"], at=now - timedelta(days=10))
+    sales.sell(session, world["staff_b"], store_id=b.id, serials=["SN-B1"], at=now - timedelta(days=12))
+    monday = now.date() - timedelta(days=now.date().weekday())
+    forecast = ForecastRun(start_week=monday, horizon=13, series=0)
+    session.add(forecast)
+    session.flush()
+    plan = ReplenishmentRun(forecast_run_id=forecast.id, as_of=monday)
+    session.add(plan)
+    session.flush()
+    proposal = TransferProposal(run_id=plan.id, from_location_id=a.id, to_location_id=b.id,
+                                product_id=world["glasses"].id, quantity=1, expected_gain=0.4,
+                                explanation={"p_from": 0.1, "p_to": 0.5, "aged": False})
+    purchase = PurchaseProposal(run_id=plan.id, dc_id=world["dc"].id, product_id=world["case"].id,
+                                brand_id=world["brand"].id, quantity=10, arrival_week=monday + timedelta(weeks=2),
+                                explanation={})
+    session.add_all([proposal, purchase])
+    session.commit()
+    world["report"] = dashboard.refresh(session, as_of=monday + timedelta(weeks=1))
+    world.update(proposal=proposal, purchase=purchase, monday=monday)
+    return world
+
+
+@pytest.fixture
+def dworld(session):
+    return dashboard_world(session)
+
+
+PAGES = ["/network/", "/network/brands/{brand}", "/network/brands/{brand}/provinces/Shanghai",
+         "/network/brands/{brand}/stores/{a}", "/network/stores/{a}/skus/{glasses}", "/network/accuracy",
+         "/network/actions", "/network/?csv=brand"]
+
+
+def _pages(world):
+    return [p.format(brand=world["brand"].id, a=world["a"].id, glasses=world["glasses"].id) for p in PAGES]
+
+
+def test_planners_and_admins_open_every_page(client, dworld):
+    for who in ("planner", "admin"):
+        sign_in(client, dworld[who].email)
+        for path in _pages(dworld):
+            response = client.get(path)
+            assert response.status_code == 200, (who, path)
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/network/")})
+
+
+@pytest.mark.parametrize("who", ["staff", "manager", "staff_b", "partner"])
+def test_store_staff_and_brand_partners_are_refused(client, dworld, who):
+    sign_in(client, dworld[who].email)
+    for path in _pages(dworld):
+        assert client.get(path).status_code == 403, (who, path)
+    for kind in ("orders", "transfers", "purchases"):
+        response = client.post(f"/network/actions/{kind}", data={
+            "csrf_token": csrf_token(client, "/password"), "decision": "approve", "id": "1"})
+        assert response.status_code == 403
+    assert dworld[who].role != "planner"
+
+
+def test_signed_out_is_sent_to_sign_in(client, dworld):
+    response = client.get("/network/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_verbs_refuse_outsiders(session, dworld):
+    for who in ("staff", "manager", "partner"):
+        with pytest.raises(errors.Forbidden):
+            dashboard.decide_transfers(session, dworld[who], proposal_ids=[dworld["proposal"].id], approve=True)
+
+
+def test_figures_are_the_kpis_of_the_panel(session, dworld):
+    """The stored sums, added up, give what `forecasting.kpis` says of the panel itself."""
+    p = dashboard.panel(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    f = p.frame
+    cost = pd.Series(p.products["cost"].to_numpy(), index=p.products.index.astype(str))
+    panel = f.assign(sku=f["product_id"].astype(str))
+    view = dashboard.network(session)
+    assert view.totals["units_sold"] == int(panel["sold"].sum()) == 4
+    assert view.totals["turnover"] == pytest.approx(kpis.turnover(panel, cost))
+    assert view.totals["sell_through"] == pytest.approx(kpis.sell_through(panel))
+    assert view.totals["stockout_weeks"] == kpis.stockout_weeks(panel)
+    # closing stock at the last week is the ledger's balance now
+    on_hand = session.execute(select(func.sum(StockBalance.on_hand)).join(
+        Location, Location.id == StockBalance.location_id).where(Location.kind == "store")).scalar()
+    last = f[f["week"] == f["week"].max()]
+    assert int(last["closing"].sum()) == on_hand
+    assert len(view.trend) == f["week"].nunique()
+
+
+def test_refresh_is_safe_to_rerun(session, dworld):
+    before = session.execute(select(func.count()).select_from(DashboardWeek)).scalar()
+    dashboard.refresh(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    assert session.execute(select(func.count()).select_from(DashboardWeek)).scalar() == before > 0
+
+
+def test_csv_totals_match_the_database_and_no_formula_survives(client, session, dworld):
+    sign_in(client, dworld["planner"].email)
+    response = client.get(f"/network/brands/{dworld['brand'].id}/stores/{dworld['a'].id}?csv=sku")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    on_hand = sum(int(r[header.index("On hand")]) for r in body)
+    assert on_hand == session.execute(select(func.sum(StockBalance.on_hand)).where(
+        StockBalance.location_id == dworld["a"].id)).scalar()
+    # a province named like a formula is written as text
+    session.get(Location, dworld["a"].id).province = "=HYPERLINK(\"x\")"
+    session.commit()
+    dashboard.refresh(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    text = client.get("/network/?csv=province").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+
+
+def test_tables_sort_by_a_column(client, dworld):
+    sign_in(client, dworld["planner"].email)
+    page = client.get("/network/?sort=province.-units_sold").get_data(as_text=True)
+    assert 'aria-sort="descending"' in page
+    assert client.get("/network/?sort=nonsense.%3Cscript%3E").status_code == 200
+
+
+def test_a_transfer_proposal_approved_moves_stock_once(client, session, dworld):
+    sign_in(client, dworld["planner"].email)
+    proposal = dworld["proposal"]
+    page = client.get("/network/actions").get_data(as_text=True)
+    assert "S0001" in page and "S0002" in page
+    response = client.post("/network/actions/transfers", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": "approve", "id": str(proposal.id)})
+    assert response.status_code == 302
+    session.expire_all()
+    decision = session.execute(select(PlanDecision).where(PlanDecision.proposal_id == proposal.id)).scalar_one()
+    request = session.get(TransferRequest, decision.transfer_request_id)
+    assert request.status == "shipped" and request.quantity == 1
+    out = session.execute(select(Movement).where(Movement.kind == "transfer_out",
+                                                 Movement.location_id == dworld["a"].id)).scalars().all()
+    assert [m.quantity for m in out] == [-1]
+    assert session.get(StockBalance, (dworld["b"].id, dworld["glasses"].id)).in_transit >= 1
+    assert session.execute(select(AuditLog).where(AuditLog.action == "transfer_proposal.approved")).scalars().first()
+    # decided once: again is refused, nothing moves twice
+    again = client.post("/network/actions/transfers", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": "approve", "id": str(proposal.id)})
+    assert again.status_code == 422
+    assert session.execute(select(func.count()).select_from(Movement).where(
+        Movement.kind == "transfer_out", Movement.location_id == dworld["a"].id)).scalar() == 1
+    assert "S0001" not in client.get("/network/actions").get_data(as_text=True).split("Proposed transfers")[1] \
+        .split("Purchase")[0]
+
+
+def test_bulk_decisions_are_all_or_nothing(session, dworld):
+    with pytest.raises(errors.NotFound):
+        dashboard.decide_purchases(session, dworld["planner"], proposal_ids=[dworld["purchase"].id, 999_999],
+                                   approve=False)
+    assert session.execute(select(func.count()).select_from(PlanDecision)).scalar() == 0
+    assert dashboard.decide_purchases(session, dworld["planner"], proposal_ids=[dworld["purchase"].id],
+                                      approve=False) == 1
+    assert session.execute(select(AuditLog.action).where(
+        AuditLog.action == "purchase_proposal.rejected")).scalar_one()
+
+
+@pytest.mark.parametrize("data", [{"decision": "maybe", "id": "1"}, {"decision": "approve"},
+                                  {"decision": "approve", "id": "-1"}, {"decision": "approve", "id": "9" * 30}])
+def test_bad_decisions_get_a_clear_refusal(client, dworld, data):
+    sign_in(client, dworld["planner"].email)
+    response = client.post("/network/actions/transfers",
+                           data={**data, "csrf_token": csrf_token(client, "/network/actions")})
+    assert response.status_code == 422
+    assert 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_the_forms_need_csrf(client, dworld):
+    sign_in(client, dworld["planner"].email)
+    response = client.post("/network/actions/transfers", data={"decision": "approve", "id": "1"})
+    assert response.status_code == 400
+
+
+def test_empty_before_the_first_refresh(client, session):
+    world = shop_world(session)
+    sign_in(client, world["planner"].email)
+    assert client.get("/network/").status_code == 200
+    assert client.get("/network/accuracy").status_code == 200
+    assert date.today()  # nothing computed yet: the pages say so instead of failing
