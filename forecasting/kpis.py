@@ -61,7 +61,18 @@ def turnover(panel: pd.DataFrame, unit_cost: pd.Series, *, annualise: bool = Tru
     if avg <= 0:
         return float("nan")
     weeks = panel["week"].nunique()
-    return cogs(panel, unit_cost) / avg * (52.0 / weeks if annualise else 1.0)
+    return float(turnover_rate(cogs(panel, unit_cost), avg * weeks, weeks, annualise=annualise))
+
+
+def turnover_rate(cogs_value, inventory_weeks_value, weeks, *, annualise: bool = True):
+    """Elementwise `turnover` of many panels at once (the dashboard's segments), from their sums: cost of goods
+    sold, the sum over the weeks of the week-end inventory at cost, and the number of weeks; nan without
+    inventory."""
+    cogs_value, total, weeks = (np.asarray(v, dtype=float) for v in (cogs_value, inventory_weeks_value, weeks))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        avg = np.where(weeks > 0, total / np.where(weeks > 0, weeks, 1), 0.0)
+        out = np.where(avg > 0, cogs_value / np.where(avg > 0, avg, 1) * (52.0 / weeks if annualise else 1.0), np.nan)
+    return out if out.ndim else float(out)
 
 
 def weeks_of_cover(on_hand, weekly_demand):
@@ -77,15 +88,29 @@ def sell_through(panel: pd.DataFrame) -> float:
     """Units sold / (units on hand at the start of the period + units received in it)."""
     _need(panel, ["week", "sold", "opening", "received"], "sell_through")
     first = panel["week"] == panel["week"].min()
-    available = panel.loc[first, "opening"].sum() + panel["received"].sum()
-    return float(panel["sold"].sum() / available) if available > 0 else float("nan")
+    return float(sell_through_rate(panel["sold"].sum(), panel.loc[first, "opening"].sum(), panel["received"].sum()))
+
+
+def sell_through_rate(sold, opening, received):
+    """Elementwise `sell_through` from sums: units sold / (opening units of the first week + units received)."""
+    sold, available = np.asarray(sold, dtype=float), np.asarray(opening, dtype=float) + np.asarray(received, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(available > 0, sold / np.where(available > 0, available, 1), np.nan)
+    return out if out.ndim else float(out)
 
 
 def unit_fill_rate(panel: pd.DataFrame) -> float:
     """Units sold / units demanded (nan without demand)."""
     _need(panel, ["sold", "demand"], "unit_fill_rate")
-    demand = panel["demand"].sum()
-    return float(panel["sold"].sum() / demand) if demand > 0 else float("nan")
+    return float(fill_rate(panel["sold"].sum(), panel["demand"].sum()))
+
+
+def fill_rate(sold, demand):
+    """Elementwise `unit_fill_rate` from sums: units sold / units demanded (nan without demand)."""
+    sold, demand = np.asarray(sold, dtype=float), np.asarray(demand, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(demand > 0, sold / np.where(demand > 0, demand, 1), np.nan)
+    return out if out.ndim else float(out)
 
 
 def stockout_weeks(panel: pd.DataFrame) -> int:
@@ -126,6 +151,26 @@ def is_aged(on_hand, days_since_last_sale, *, days: int = AGED_DAYS):
     since = np.asarray(days_since_last_sale, dtype=float)
     with np.errstate(invalid="ignore"):
         return (on_hand > 0) & (np.isnan(since) | (since >= days))
+
+
+def expected_interval_days(units_sold, window_days: float):
+    """Elementwise: the expected number of days between two sales of a store x SKU, from the units it sold
+    over the last `window_days`; no sale in the window reads as one sale per window (the longest interval
+    the window can tell)."""
+    units = np.asarray(units_sold, dtype=float)
+    return float(window_days) / np.maximum(units, 1.0)
+
+
+def is_aging(on_hand, days_since_last_sale, interval_days, *, days: int = AGED_DAYS):
+    """Elementwise: units on hand and no sale for longer than the SKU's expected interval between sales
+    at the store, and never for less than `days` (a SKU that sells once a year is not aging four months
+    after its sale; one that sold every week and stopped for 90 days is). Never sold (nan days): aging.
+    What a store's shelf page calls aging; `is_aged` stays the network KPI of a fixed 90 days."""
+    interval = np.maximum(np.asarray(interval_days, dtype=float), float(days))
+    on_hand = np.asarray(on_hand, dtype=float)
+    since = np.asarray(days_since_last_sale, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (on_hand > 0) & (np.isnan(since) | (since > interval))
 
 
 def summary(panel: pd.DataFrame, unit_cost: pd.Series) -> dict:

@@ -106,6 +106,11 @@ class CountClosed(DomainError):
     message = "Stock count {count} is already {status}."
 
 
+class ShelfSerialsNotHere(DomainError):
+    code = "shelf_serials_not_here"
+    message = "Scanned serial number(s) not in this store's stock: {serials}."
+
+
 class TransferToSameStore(DomainError):
     code = "transfer_to_same_store"
     message = "A transfer needs two different stores ({location})."

@@ -33,6 +33,9 @@ MESSAGES = {
     "return_exceeds_sale": N_("Sale %(sale)s sold %(sold)s unit(s), %(returned)s already returned: "
                               "%(requested)s cannot be returned."),
     "count_closed": N_("This stock count has already been decided."),
+    "shelf_serials_not_here": N_("%(count)s scanned serial number(s) do not belong to this store's stock (sold, on "
+                                 "display, on their way, at another store or unknown): %(serials)s. Take them off "
+                                 "the shelf, delete them from the box and ask your manager."),
     "transfer_to_same_store": N_("Choose another store than your own."),
     "transfer_closed": N_("Transfer request %(transfer)s can no longer be changed: it is %(status)s. Nothing was "
                           "changed."),

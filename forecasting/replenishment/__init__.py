@@ -12,10 +12,11 @@ from forecasting.replenishment.policy import (
     order_lines,
     pack_round,
     plan_orders,
+    reasons,
 )
 from forecasting.replenishment.rebalancing import apply_transfers, propose_transfers
 
 __all__ = [
     "PolicyConfig", "ServiceLevels", "allocate", "apply_transfers", "explain", "order_lines", "pack_round", "plan_orders",
-    "propose_transfers", "purchase_proposals",
+    "propose_transfers", "purchase_proposals", "reasons",
 ]

@@ -334,3 +334,36 @@ def explain(lines: pd.DataFrame) -> pd.Series:
             text += f" Shelf capacity: {r.capacity_cut} fewer."
         return text + f" Suggest {r.order_units}."
     return pd.Series([fmt(r) for r in lines.itertuples(index=False)], index=lines.index, dtype=object)
+
+
+def reasons(line) -> list[tuple[str, dict]]:
+    """Why a line suggests what it does, as codes with their numbers (no wording: the application words
+    them in the reader's language). `line` is a mapping or a row with the LINE_COLUMNS (a stored
+    explanation). In order: the expected sales, what is kept on the shelf and why, what the store holds and
+    has coming, the need, the packs, the shelf's capacity, the suggestion."""
+    get = line.get if hasattr(line, "get") else (lambda key, default=None: getattr(line, key, default))
+    number = lambda key: float(get(key, 0) or 0)  # noqa: E731
+    whole = lambda key: int(round(number(key)))  # noqa: E731
+    if get("reason") == "end_of_life":
+        return [("end_of_life", {})]
+    out: list[tuple[str, dict]] = []
+    if number("hold_bar") > 0:
+        out.append(("expected_on_shelf", {"units": round(number("shelf_forecast"), 1)}))
+        out.append(("held_when_likely", {"chance": round(100 * number("hold_bar"), 1), "units": whole("order_up_to")}))
+    else:
+        out.append(("expected_sales", {"units": round(number("forecast_cover"), 1), "weeks": whole("cover_weeks")}))
+        out.append(("service_level", {"percent": round(100 * number("service_level")), "units": whole("cover_quantile")}))
+        if get("presence") and number("cover_quantile") < 1:
+            out.append(("one_on_shelf", {"units": round(number("shelf_forecast"), 1)}))
+    if whole("display_min"):
+        out.append(("display_minimum", {"units": whole("display_min")}))
+    coming = (whole("in_transit") + whole("open_orders") + whole("transfers_in") - whole("transfers_out")
+              - whole("reserved"))
+    out.append(("position", {"on_hand": whole("on_hand"), "coming": coming, "target": whole("order_up_to"),
+                             "need": whole("need")}))
+    if whole("pack_size") > 1 or whole("rounding"):
+        out.append(("packs", {"pack": whole("pack_size"), "units": whole("need") + whole("rounding")}))
+    if whole("capacity_cut"):
+        out.append(("shelf_full", {"units": whole("capacity_cut")}))
+    out.append(("suggest", {"units": whole("order_units")}))
+    return out

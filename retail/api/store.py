@@ -315,7 +315,8 @@ class StockOut(BaseModel):
                                          description="On hand / weekly rate; null when nothing sold recently.")
     last_sale_at: datetime | None = None
     at_risk: bool = Field(description="Selling, and cover shorter than a replenishment takes to arrive.")
-    aging: bool = Field(description="Units on hand and no sale for 90 days.")
+    aging: bool = Field(description="Units on hand and no sale for longer than the SKU's expected interval between "
+                        "sales at the store (its last 52 weeks), and at least 90 days; never sold: aging.")
 
 
 class StockPage(BaseModel):

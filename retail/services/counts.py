@@ -9,6 +9,7 @@ counted again until the manager decides (`CountPending`): an approval applies it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from retail.models import (
     MovementKind,
     Product,
     SerialState,
+    SerialUnit,
     StockBalance,
     StockCount,
     StockCountLine,
@@ -30,7 +32,7 @@ from retail.models import (
     utcnow,
 )
 from retail.services import access, audit, ledger, products
-from retail.services.ledger.moves import apply_count_difference
+from retail.services.ledger.moves import _lost_in_count_here, apply_count_difference
 from retail.services.ledger.postings import change_balance, clean_serials, location_by_id, serials_at
 from retail.services.verbs import STORE, query, verb
 
@@ -41,6 +43,76 @@ LARGE_DIFFERENCE_VALUE = Decimal("2000")  # about one pair of glasses at wholesa
 # Adjustments made or approved by someone who may approve counts at the store were seen by a manager.
 LARGE_DIFFERENCE_PERIOD = timedelta(days=30)
 REASON_LENGTH = 240
+MAX_SHELF_SERIALS = 2_000  # one scan box for a whole shop (`parsing.MAX_LINES`), within parsing's text bound
+
+
+@dataclass(frozen=True)
+class ShelfLine:
+    sku: str
+    model: str
+    expected: int  # units in stock here by the register
+    found: list[str] = field(default_factory=list)  # scanned, in stock here
+    missing: list[str] = field(default_factory=list)  # in stock here, not scanned
+    back: list[str] = field(default_factory=list)  # scanned, written off here by an earlier count: found again
+
+    @property
+    def matches(self) -> bool:
+        return not self.missing and not self.back
+
+
+@dataclass(frozen=True)
+class ShelfCheck:
+    """A whole shelf scanned into one box, sorted by SKU: what was found, what is missing, what does not
+    belong here (sold, on display, in transit, at another location, unknown). Nothing is written."""
+    scanned: int
+    lines: list[ShelfLine]
+    not_belonging: list[str]
+
+    def serials_by_sku(self) -> dict[str, list[str]]:
+        return {line.sku: line.found + line.back for line in self.lines}
+
+
+def _shelf_serials(value) -> list[str]:
+    return parsing.serials(value, limit=MAX_SHELF_SERIALS, field="shelf")
+
+
+@query
+def check_shelf(session: Session, *, store_id: int, serials) -> ShelfCheck:
+    """Sort the serials scanned on the shelf against the store's register (every serialised SKU in stock
+    here, and those of the serials scanned). The same sorting `submit_count(shelf=...)` applies."""
+    store = location_by_id(session, store_id)
+    scanned = _shelf_serials(serials)
+    u = SerialUnit.__table__.c
+    in_stock = session.execute(select(u.serial, u.product_id).where(
+        u.location_id == store.id, u.state == SerialState.in_stock).order_by(u.serial)).all()
+    rows = {}
+    for start in range(0, len(scanned), 500):
+        chunk = scanned[start:start + 500]
+        rows.update({r.serial: r for r in session.execute(
+            select(u.serial, u.product_id, u.location_id, u.state).where(u.serial.in_(chunk))).all()})
+    seen = set(scanned)
+    found, back, not_belonging = {}, {}, []
+    for serial in scanned:
+        row = rows.get(serial)
+        if row is not None and row.location_id == store.id and row.state == SerialState.in_stock:
+            found.setdefault(row.product_id, []).append(serial)
+        elif (row is not None and row.location_id == store.id and row.state == SerialState.written_off
+              and _lost_in_count_here(session, serial, store)):
+            back.setdefault(row.product_id, []).append(serial)
+        else:
+            not_belonging.append(serial)
+    missing, expected = {}, {}
+    for serial, product_id in in_stock:
+        expected[product_id] = expected.get(product_id, 0) + 1
+        if serial not in seen:
+            missing.setdefault(product_id, []).append(serial)
+    ids = set(expected) | set(back)
+    names = {p.id: p for p in session.execute(select(Product).where(Product.id.in_(list(ids)))).scalars()} if ids else {}
+    lines = [ShelfLine(sku=names[i].sku, model=f"{names[i].model} {names[i].variant}".strip(),
+                       expected=expected.get(i, 0), found=found.get(i, []), missing=missing.get(i, []),
+                       back=back.get(i, [])) for i in ids]
+    lines.sort(key=lambda line: (line.matches, line.sku))
+    return ShelfCheck(scanned=len(scanned), lines=lines, not_belonging=not_belonging)
 
 
 def _is_large(difference: int, product: Product) -> bool:
@@ -92,7 +164,8 @@ def _waiting(session: Session, store_id: int, product_id: int) -> int | None:
 
 @verb(STORE)
 def submit_count(session: Session, actor: User, *, store_id: int, counted: Mapping[str, int | None], reason: str,
-                 serials: Mapping[str, Sequence[str] | str] | None = None, at: datetime | None = None) -> StockCount:
+                 serials: Mapping[str, Sequence[str] | str] | None = None, shelf: Sequence[str] | str | None = None,
+                 at: datetime | None = None) -> StockCount:
     """Record what was counted. Differences become adjustments at once, unless one is large and the
     counter may not approve it: then the whole count waits for a manager and nothing moves.
 
@@ -102,11 +175,27 @@ def submit_count(session: Session, actor: User, *, store_id: int, counted: Mappi
 
     Serialised SKUs are counted by serial (`serials`: SKU -> the serials scanned; a count of 0 without
     serials means none found). Scanned serials that are not in this store's stock refuse the count at
-    once; the serials missing and found are kept on the line for the manager's decision."""
+    once; the serials missing and found are kept on the line for the manager's decision.
+
+    `shelf`: the whole shelf scanned into one box (`check_shelf` sorts it by SKU). Every serialised SKU in
+    stock here is then counted, a SKU none of whose serials was scanned as 0; a scanned serial that does
+    not belong here refuses the count, naming it."""
     store = location_by_id(session, store_id)
     reason = parsing.text(reason, field="reason", max_length=REASON_LENGTH, required=True)
     scans = {sku: clean_serials(value) for sku, value in (serials or {}).items()}
     scans = {sku: value for sku, value in scans.items() if value}  # nothing scanned: not counted
+    if shelf is not None and _shelf_serials(shelf):
+        sorted_shelf = check_shelf(session, store_id=store.id, serials=shelf)
+        if sorted_shelf.not_belonging:
+            raise errors.ShelfSerialsNotHere(serials=", ".join(sorted_shelf.not_belonging[:20]),
+                                             count=len(sorted_shelf.not_belonging))
+        counted = dict(counted)
+        for sku, scanned in sorted_shelf.serials_by_sku().items():
+            if scanned:
+                scans[sku] = scans.get(sku, []) + [s for s in scanned if s not in scans.get(sku, [])]
+                counted.pop(sku, None)
+            elif sku not in scans:
+                counted[sku] = 0
     skus = [sku for sku, value in counted.items() if value is not None] + [s for s in scans if s not in counted]
     if not skus:
         raise errors.MissingValue(field="counted")

@@ -2,11 +2,11 @@
 import row and API call goes through)."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from retail import errors
-from retail.models import Product, StockBalance
+from retail.models import Brand, Product, SerialUnit, StockBalance
 from retail.services.verbs import query
 
 MAX_KEY_LENGTH = 64  # SKU and barcode columns are at most this long
@@ -42,14 +42,38 @@ def choices(session: Session, *, store_id: int) -> list[tuple[str, str]]:
     return [(r.sku, f"{r.model} {r.variant}".strip()) for r in rows]
 
 
+SEARCH_LENGTH = 80
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @query
 def search(session: Session, *, query: str, limit: int = 20) -> list[Product]:
-    text = (query or "").strip()
+    """Products whose every word matches the SKU, model, variant (colour), brand (its name in Latin or
+    Chinese script, or its code) or barcode; or the product of a serial number typed in full. `小米 black`
+    finds Xiaomi's black ones. Bounded: at most SEARCH_LENGTH characters, `limit` products."""
+    text = (query or "").strip()[:SEARCH_LENGTH]
     if not text:
         return []
-    like = f"%{text.lower()}%"
+    conditions = []
+    for word in text.split()[:6]:
+        like = f"%{_escaped(word.lower())}%"
+        conditions.append(or_(*(func.lower(column).like(like, escape="\\") for column in (
+            Product.sku, Product.model, Product.variant, Brand.name, Brand.name_zh, Brand.code, Product.barcode))))
+    serial_of = select(SerialUnit.product_id).where(SerialUnit.serial == text)
     return list(session.execute(
-        select(Product).where(or_(func.lower(Product.sku).like(like), func.lower(Product.model).like(like),
-                                  Product.barcode == text))
+        select(Product).join(Brand, Brand.id == Product.brand_id)
+        .where(or_(and_(*conditions), Product.id.in_(serial_of)))
         .order_by(Product.sku).limit(limit)
     ).scalars())
+
+
+@query
+def brand_names(session: Session, *, brand_ids) -> dict[int, str]:
+    """Brand id -> "Xiaomi 小米" (both scripts, as shops and customers say them), for search results."""
+    if not brand_ids:
+        return {}
+    rows = session.execute(select(Brand.id, Brand.name, Brand.name_zh).where(Brand.id.in_(list(brand_ids)))).all()
+    return {r.id: f"{r.name} {r.name_zh}".strip() if r.name_zh != r.name else r.name for r in rows}

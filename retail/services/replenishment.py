@@ -318,6 +318,12 @@ def suggestion_count(session: Session, *, run_id: int) -> int:
     return int(np.asarray(session.execute(select(SuggestedLine.id).where(SuggestedLine.run_id == run_id)).all()).shape[0])
 
 
+def line_reasons(line: SuggestedLine) -> list[tuple[str, dict]]:
+    """Why the plan suggests this line, as the policy's codes and numbers (`policy.reasons`); the pages
+    word them in the reader's language (`retail/web/explanations.py`)."""
+    return policy.reasons(line.explanation) if line.explanation else []
+
+
 @dataclass(frozen=True)
 class SuggestedOrder:
     run: ReplenishmentRun

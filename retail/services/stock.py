@@ -2,8 +2,9 @@
 
 Pure reads. The caller passes `as_of` (the clock is read at the edge). Weeks of cover and aged stock are
 the KPIs of `forecasting.kpis` (one definition for pages, dashboards and the simulation): cover = units on
-hand / average weekly units sold over the last 13 weeks; aged = `kpis.aged_stock` (units on hand and no
-sale of the SKU at the store for 90 days, or never). At risk: selling, and cover shorter than a
+hand / average weekly units sold over the last 13 weeks; aging = `kpis.is_aging` (units on hand and no
+sale for longer than the SKU's expected interval between sales at the store, from its last 52 weeks, and
+at least 90 days; never sold: aging). At risk: selling, and cover shorter than a
 replenishment takes to arrive: the brand's lead time plus two weeks (a weekly review and a week of
 safety); a SKU that sold recently and is out counts too.
 """
@@ -22,6 +23,7 @@ from retail.models import Brand, Movement, MovementKind, Product, StockBalance
 from retail.services.verbs import query
 
 RATE_WEEKS = 13
+INTERVAL_WEEKS = 52  # the window of a SKU's expected interval between sales (`kpis.expected_interval_days`)
 REVIEW_AND_SAFETY_WEEKS = 2.0
 
 
@@ -39,17 +41,23 @@ class StockLine:
     weeks_of_cover: float | None  # None: nothing sold recently, cover is unbounded
     last_sale_at: datetime | None
     at_risk: bool
-    aging: bool
+    aging: bool  # no sale for longer than the SKU's expected interval between sales here (`kpis.is_aging`)
+
+    @property
+    def selling(self) -> bool:
+        return self.weekly_rate > 0
 
 
 def _sold(session: Session, store_id: int, as_of: datetime, product_ids: list[int] | None = None) -> dict:
     """Per product: units sold in the RATE_WEEKS before `as_of`, and the last sale up to `as_of`."""
     since = as_of - timedelta(weeks=RATE_WEEKS)
+    year = as_of - timedelta(weeks=INTERVAL_WEEKS)
     m = Movement.__table__.c
     # The time bounds stay inside the aggregates: in the WHERE clause they lead SQLite to the
     # network-wide (kind, ts) index instead of this store's rows (28 ms instead of 3 in the demo world).
     statement = (select(m.product_id,
                         func.sum(case((and_(m.ts >= since, m.ts <= as_of), -m.quantity), else_=0)).label("recent_units"),
+                        func.sum(case((and_(m.ts >= year, m.ts <= as_of), -m.quantity), else_=0)).label("year_units"),
                         func.max(case((m.ts <= as_of, m.ts))).label("last_sale"))
                  .where(m.location_id == store_id, m.kind == MovementKind.sale).group_by(m.product_id))
     if product_ids is not None:
@@ -75,15 +83,17 @@ def _lines(balances, sold: dict, as_of: datetime) -> list[StockLine]:
         sale = sold.get(r.product_id)
         recent = int(sale.recent_units or 0) if sale else 0
         if r.on_hand > 0 or r.demo > 0 or r.in_transit > 0 or recent > 0:
-            rows.append((r, recent, as_utc(sale.last_sale) if sale else None))
+            rows.append((r, recent, as_utc(sale.last_sale) if sale else None,
+                         int(sale.year_units or 0) if sale else 0))
     if not rows:
         return []
-    rates = [recent / RATE_WEEKS for _, recent, _ in rows]
-    covers = kpis.weeks_of_cover([r.on_hand for r, _, _ in rows], rates)
-    days_since = [math.nan if last is None else (as_of - last).total_seconds() // 86400 for _, _, last in rows]
-    aged = kpis.is_aged([r.on_hand for r, _, _ in rows], days_since)
+    rates = [recent / RATE_WEEKS for _, recent, _, _ in rows]
+    covers = kpis.weeks_of_cover([r.on_hand for r, _, _, _ in rows], rates)
+    days_since = [math.nan if last is None else (as_of - last).total_seconds() // 86400 for _, _, last, _ in rows]
+    intervals = kpis.expected_interval_days([year for _, _, _, year in rows], INTERVAL_WEEKS * 7)
+    aged = kpis.is_aging([r.on_hand for r, _, _, _ in rows], days_since, intervals)
     lines = []
-    for (r, _, last_sale), rate, cover, old in zip(rows, rates, covers, aged, strict=True):
+    for (r, _, last_sale, _), rate, cover, old in zip(rows, rates, covers, aged, strict=True):
         cover = None if math.isinf(cover) else float(cover)
         threshold = (r.lead_time_days or 0) / 7 + REVIEW_AND_SAFETY_WEEKS
         lines.append(StockLine(
@@ -108,8 +118,11 @@ def stock_page(session: Session, *, store_id: int, as_of: datetime, after_sku: s
     b, m = StockBalance.__table__.c, Movement.__table__.c
     sales_of_line = (m.location_id == store_id) & (m.product_id == b.product_id) & (m.kind == MovementKind.sale)
     recent = select(func.coalesce(func.sum(-m.quantity), 0)).where(sales_of_line, m.ts >= since, m.ts <= as_of)
+    year = select(func.coalesce(func.sum(-m.quantity), 0)).where(
+        sales_of_line, m.ts >= as_of - timedelta(weeks=INTERVAL_WEEKS), m.ts <= as_of)
     last = select(func.max(m.ts)).where(sales_of_line, m.ts <= as_of)
     statement = _balances(store_id).add_columns(recent.scalar_subquery().label("recent_units"),
+                                                year.scalar_subquery().label("year_units"),
                                                 last.scalar_subquery().label("last_sale"))
     statement = statement.where((b.on_hand > 0) | (b.demo > 0) | (b.in_transit > 0) | b.product_id.in_(
         select(m.product_id).where(m.location_id == store_id, m.kind == MovementKind.sale, m.ts >= since)))

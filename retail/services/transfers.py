@@ -221,15 +221,31 @@ def detail(session: Session, *, store_id: int, transfer_id: int) -> Detail:
         requested_by=names.get(transfer.requested_by), acted_by=names.get(transfer.acted_by))
 
 
+@dataclass(frozen=True)
+class Holder:
+    code: str
+    name: str
+    city: str  # in Chinese where known (`city_zh`), else the English name
+    on_hand: int
+    distance: int  # 0 same city, 1 same province, 2 elsewhere in the same market
+
+
 @query
-def stores_with_stock(session: Session, *, sku: str, exclude_store_id: int, limit: int = 10) -> list[tuple]:
-    """Other active stores holding the SKU, most units first: where a transfer could come from."""
+def stores_with_stock(session: Session, *, sku: str, exclude_store_id: int, limit: int = 10) -> list[Holder]:
+    """Other active stores holding the SKU where a transfer could come from, nearest first: the same city,
+    then the same province, then the rest of the market, most units first within each. Stores across the
+    border between the mainland and Hong Kong (another `market`) are not offered."""
+    here = session.get(Location, exclude_store_id)
+    if here is None:
+        return []
+    distance = case((Location.city == here.city, 0), (Location.province == here.province, 1), else_=2)
     rows = session.execute(
-        select(Location.code, Location.name, Location.city, StockBalance.on_hand)
+        select(Location.code, Location.name, Location.city, Location.city_zh, StockBalance.on_hand,
+               distance.label("distance"))
         .join(StockBalance, StockBalance.location_id == Location.id)
         .join(Product, Product.id == StockBalance.product_id)
         .where(Product.sku == sku, Location.kind == LocationKind.store, Location.status == "active",
-               Location.id != exclude_store_id, StockBalance.on_hand > 0)
-        .order_by(StockBalance.on_hand.desc(), Location.code).limit(limit)
+               Location.market == here.market, Location.id != exclude_store_id, StockBalance.on_hand > 0)
+        .order_by(distance, StockBalance.on_hand.desc(), Location.code).limit(limit)
     ).all()
-    return [tuple(r) for r in rows]
+    return [Holder(r.code, r.name, r.city_zh or r.city, r.on_hand, r.distance) for r in rows]

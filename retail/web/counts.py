@@ -14,12 +14,12 @@ from retail.web.forms import counted_quantities, text
 bp = Blueprint("counts", __name__, url_prefix="/stores/<int:store_id>")
 
 
-def _count_page(store, error=None, form=None):
+def _count_page(store, error=None, form=None, check=None):
     session = db_session()
     return render_template("count.html", store=store, lines=stock.stock_lines(session, store_id=store.id,
                                                                                   as_of=utcnow()),
                            form=form or {}, error=error, counts=counts.recent(session, store_id=store.id),
-                           choices=products.choices(session, store_id=store.id))
+                           choices=products.choices(session, store_id=store.id), check=check)
 
 
 @bp.route("/count", methods=["GET", "POST"])
@@ -27,11 +27,15 @@ def _count_page(store, error=None, form=None):
 @form_page(_count_page)
 def count(store):
     if request.method == "POST":
-        # Serialised SKUs: one `serials-<sku>` box each, the serials scanned on the shelf.
+        shelf = text(request.form.get("shelf")) or None  # the whole shelf scanned into one box
+        if request.form.get("action") == "check":  # sort the scan, show it, write nothing: the clerk confirms
+            check = counts.check_shelf(db_session(), store_id=store.id, serials=shelf or "")
+            return _count_page(store, form=request.form, check=check)
+        # Serialised SKUs may also come one `serials-<sku>` box each (the form before the shelf box).
         scanned = {key[len("serials-"):]: text(value) for key, value in request.form.items()
                    if key.startswith("serials-")}
         result = counts.submit_count(db_session(), me(), store_id=store.id, counted=counted_quantities(request.form),
-                                     serials=scanned, reason=text(request.form.get("reason")))
+                                     serials=scanned, shelf=shelf, reason=text(request.form.get("reason")))
         if result.status == CountStatus.pending_approval:
             flash(_("Count %(number)s saved. A large difference needs a manager's approval before stock "
                     "changes.", number=result.id), "warning")

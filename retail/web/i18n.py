@@ -49,3 +49,6 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=money, local_time=local_time, cover=cover)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    from retail.web import explanations  # the words of the replenishment reasons, a template global
+
+    explanations.init_app(app)

@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from retail.models import utcnow
 from retail.request_db import db_session
-from retail.services import deliveries, forecasts, sales, stock, stores, transfers
+from retail.services import forecasts, sales, stores, today
 from retail.services import products as catalogue
 from retail.services.verbs import NETWORK, check_scope
 from retail.web.access import me, store_page
@@ -29,16 +29,17 @@ def pick():
 @store_page
 def home(store):
     session, now = db_session(), utcnow()
-    lines = stock.stock_lines(session, store_id=store.id, as_of=now)
+    work = today.today(session, me(), store_id=store.id, as_of=now)
+    lines = work.lines
     sku = text(request.args.get("sku")) or None
     weeks = sales.weekly_units(session, store_id=store.id, as_of=now, sku=sku)
     forecast = forecasts.store_forecast(session, store_id=store.id, sku=sku, as_of=now) if sku else []
     title = _("Units sold per week") + (f" · {sku}" if sku else "")
     return render_template(
-        "home.html", store=store, lines=lines, sku=sku, forecast=forecast,
-        at_risk=[line for line in lines if line.at_risk], aging=[line for line in lines if line.aging],
-        deliveries=deliveries.open_deliveries(session, store_id=store.id),
-        to_answer=transfers.to_answer(session, store_id=store.id),
+        "home.html", store=store, lines=lines, sku=sku, forecast=forecast, work=work,
+        at_risk=[line for line in lines if line.at_risk],
+        selling=[line for line in lines if line.selling and not line.at_risk],
+        aging=[line for line in lines if line.aging],
         chart=weekly_bars(weeks, [(f.week, f.low, f.mean, f.high) for f in forecast], title=title),
         sold_recently=sum(units for _, units in weeks),
     )
@@ -50,4 +51,5 @@ def products(store):
     query = text(request.args.get("q"))
     found = catalogue.search(db_session(), query=query)
     return render_template("products.html", store=store, q=query, products=found,
+                           brands=catalogue.brand_names(db_session(), brand_ids={p.brand_id for p in found}),
                            target=request.args.get("for", "sales.sale"))

@@ -47,7 +47,7 @@ def test_return_at_another_store_than_the_sale_is_refused_in_the_readers_languag
 def test_count_page_asks_serialised_products_for_their_serials(client, world):
     sign_in(client, "staff@a.example.com")
     page = client.get(f"/stores/{world['a'].id}/count").get_data(as_text=True)
-    assert '<textarea name="serials-RK-MAX2-BLK"' in page and 'name="counted-RK-MAX2-BLK"' in page
+    assert '<textarea name="shelf"' in page and 'name="counted-RK-MAX2-BLK"' not in page  # one box, the shelf
     assert 'name="serials-RK-CASE"' not in page and 'name="counted-RK-CASE"' in page
     assert 'name="csrf_token"' in page and "货架上的序列号" in page
 
@@ -106,6 +106,10 @@ def test_scanning_units_that_are_not_in_stock_here_is_refused_and_names_them(app
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "以下 RK-MAX2-BLK 序列号不在本店库存中" in page and "SN-B1, NOPE" in page
+    # the per-SKU box is still read (API-like posts); the page now has one shelf box, which keeps its scan
+    shelf = post(client, f"/stores/{a}/count", {"shelf": typed, "reason": "weekly count", "action": "confirm"})
+    page = shelf.get_data(as_text=True)
+    assert shelf.status_code == 422 and "不属于本店库存" in page and "SN-B1, NOPE" in page
     assert f">{typed}</textarea>" in page  # what was scanned is kept
     assert session.execute(select(StockCount)).first() is None and adjustments(session) == 0
     planner = app.test_client()
