@@ -302,34 +302,48 @@ def refresh(session: Session, *, as_of: date | None = None, progress=None) -> di
 
 
 # ------------------------------------------------------------------------------------------------ the reads
-def kpi_values(rows: pd.DataFrame) -> dict:
-    """The six KPIs of a set of `dashboard_week` rows (one segment, any number of weeks), by `forecasting.kpis`.
-    Turnover is annualised over the weeks given; cover, stockouts' latest level and aged stock are as of the
-    last week; sell-through and fill rate over the weeks given."""
+def kpi_table(rows: pd.DataFrame, key: str) -> list[dict]:
+    """The KPIs of each group of `dashboard_week` rows (grouped by `key`), by `forecasting.kpis`' elementwise
+    forms, all groups at once. Over a group's weeks: turnover (annualised), fill rate, sell-through (from the
+    first week's opening stock), stockout weeks; at its last week: weeks of cover (on the units sold in the
+    last `RATE_WEEKS` weeks), aged stock and stock at cost."""
     if rows.empty:
-        return {k: None for k in KPIS}
-    order = np.argsort(rows["week"].to_numpy(), kind="stable")
-    keys = rows["week"].to_numpy()[order]
-    starts = np.r_[0, np.nonzero(keys[1:] != keys[:-1])[0] + 1]
-    week = keys[starts]
-    weeks = pd.DataFrame(np.add.reduceat(rows[SUMS].to_numpy(dtype=float)[order], starts, axis=0), columns=SUMS)
-    cost_panel = pd.DataFrame({"week": week, "sku": "*", "sold": weeks["sold_cost"].to_numpy(),
-                               "closing": weeks["closing_cost"].to_numpy()})
-    last = weeks.iloc[-1]
-    rate = weeks["sold_units"].iloc[-RATE_WEEKS:].mean()
+        return []
+    frame = rows.assign(_key=rows[key], week=pd.to_datetime(rows["week"]))
+    g = frame.groupby(["_key", "week"], sort=True)[SUMS].sum().reset_index()
+    groups = g.groupby("_key", sort=True)
+    total = groups[SUMS].sum()
+    weeks = groups.size()
+    first, last = groups.head(1).set_index("_key"), groups.tail(1).set_index("_key")
+    recent = g[g["week"] > g["_key"].map(groups["week"].max()) - pd.Timedelta(weeks=RATE_WEEKS)]
+    rate = recent.groupby("_key")["sold_units"].sum().reindex(total.index, fill_value=0) / RATE_WEEKS
     values = {
-        "turnover": kpis.turnover(cost_panel, _ONE),
-        "cover": float(kpis.weeks_of_cover(last["closing_units"], rate)),
-        "fill_rate": kpis.unit_fill_rate(pd.DataFrame({"sold": weeks["sold_units"], "demand": weeks["demand_units"]})),
-        "stockout_weeks": int(weeks["stockout_weeks"].sum()),
-        "aged_value": float(last["aged_cost"]),
-        "sell_through": kpis.sell_through(pd.DataFrame({"week": week, "sold": weeks["sold_units"].to_numpy(),
-                                                        "opening": weeks["opening_units"].to_numpy(),
-                                                        "received": weeks["received_units"].to_numpy()})),
-        "units_sold": int(weeks["sold_units"].sum()),
-        "stock_value": float(last["closing_cost"]),
+        "turnover": kpis.turnover_rate(total["sold_cost"], total["closing_cost"], weeks),
+        "cover": kpis.weeks_of_cover(last["closing_units"].reindex(total.index), rate),
+        "fill_rate": kpis.fill_rate(total["sold_units"], total["demand_units"]),
+        "stockout_weeks": total["stockout_weeks"].to_numpy(),
+        "aged_value": last["aged_cost"].reindex(total.index).to_numpy(),
+        "sell_through": kpis.sell_through_rate(total["sold_units"], first["opening_units"].reindex(total.index),
+                                               total["received_units"]),
+        "units_sold": total["sold_units"].to_numpy(),
+        "stock_value": last["closing_cost"].reindex(total.index).to_numpy(),
     }
-    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in values.items()}
+    out = []
+    for i, k in enumerate(total.index):
+        row = {"key": k.date() if isinstance(k, pd.Timestamp) else k}
+        for name, column in values.items():
+            v = float(column[i])
+            row[name] = None if np.isnan(v) else (int(v) if name in ("stockout_weeks", "units_sold") else v)
+        out.append(row)
+    return out
+
+
+def kpi_values(rows: pd.DataFrame) -> dict:
+    """The KPIs of one set of rows (one segment over its weeks): `kpi_table` of a single group."""
+    found = kpi_table(rows.assign(_all=0), "_all")
+    if not found:
+        return {k: None for k in (*KPIS, "units_sold", "stock_value")}
+    return {k: v for k, v in found[0].items() if k != "key"}
 
 
 def _rows(session: Session, segment: str, *, brand_id: int | None = None, label: str | None = None,
@@ -347,12 +361,21 @@ def _rows(session: Session, segment: str, *, brand_id: int | None = None, label:
 
 
 def _trend(rows: pd.DataFrame) -> list[dict]:
-    """Week by week: the KPIs of each week alone (turnover annualised from the week)."""
-    return [{"week": week, **kpi_values(g)} for week, g in rows.groupby("week", sort=True)]
+    """Week by week: the KPIs of each week alone (turnover annualised from the week; cover on the units sold
+    in the `RATE_WEEKS` weeks up to it)."""
+    table = kpi_table(rows, "week")
+    sold = np.array([r["units_sold"] for r in table], dtype=float)
+    closing = rows.groupby("week", sort=True)["closing_units"].sum().to_numpy(dtype=float)
+    rate = pd.Series(sold).rolling(RATE_WEEKS, min_periods=1).sum().to_numpy() / RATE_WEEKS
+    cover = kpis.weeks_of_cover(closing, rate)
+    for row, c in zip(table, np.atleast_1d(cover), strict=True):
+        row["week"] = row.pop("key")
+        row["cover"] = float(c)
+    return table
 
 
 def _breakdown(rows: pd.DataFrame, key: str) -> list[dict]:
-    return [{"key": k, **kpi_values(g)} for k, g in rows.groupby(key, sort=True)]
+    return kpi_table(rows, key)
 
 
 @dataclass
