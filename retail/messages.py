@@ -43,6 +43,7 @@ MESSAGES = {
     "weak_password": N_("A password needs at least %(min_length)s characters."),
     "already_exists": N_("%(what)s %(key)s already exists."),
     "order_state_conflict": N_("Order %(reference)s is %(status)s: it cannot be changed now."),
+    "proposal_decided": N_("Proposal %(proposal)s was already %(decision)s."),
     # POS import rows (retail/services/pos_import.py RowError codes)
     "missing_column": N_("Column %(column)s is missing."),
     "bad_date": N_("The date %(value)s cannot be read."),

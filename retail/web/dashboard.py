@@ -69,7 +69,7 @@ def fmt(value, kind: str) -> str:
 def _sort(rows: list[dict], columns: list[tuple], name: str) -> tuple[list[dict], str, bool]:
     """Rows sorted by `?sort=<table>.<column>` (`-` first for descending); unknown columns leave the order."""
     wanted = request.args.get("sort", "")
-    table, _, column = wanted.partition(".")
+    table, _dot, column = wanted.partition(".")
     descending = column.startswith("-")
     column = column.lstrip("-")
     if table != name or column not in {c[0] for c in columns}:
