@@ -552,28 +552,33 @@ def test_a_refused_notice_keeps_no_response_and_may_be_retried_with_its_key(clie
 
 
 def _concurrent(url, world_holder, bodies_and_keys, path, method="post", extra_headers=None):
-    """Fire the requests together, each thread with its own app and client (its own connections)."""
+    """Fire the requests together, each thread with its own app and client (its own connections). The apps
+    are built first: on a loaded machine building six takes long, and the barrier must only time the calls."""
+    apps = [create_app(Settings(env="test", database_url=url)) for _ in bodies_and_keys]
     barrier = threading.Barrier(len(bodies_and_keys))
     answers: list = [None] * len(bodies_and_keys)
 
     def run(i, body, key):
-        app = create_app(Settings(env="test", database_url=url))
+        client = apps[i].test_client()
+        headers = bearer(world_holder["keys"]["brand"], **({"Idempotency-Key": key} if key else {}),
+                         **(extra_headers or {}))
         try:
-            client = app.test_client()
-            headers = bearer(world_holder["keys"]["brand"], **({"Idempotency-Key": key} if key else {}),
-                             **(extra_headers or {}))
-            barrier.wait(timeout=30)
+            barrier.wait(timeout=120)
             response = client.open(API + path, method=method.upper(), json=body, headers=headers)
             answers[i] = (response.status_code, response.get_data(as_text=True), response.headers.get(
                 "Idempotent-Replayed"))
-        finally:
-            app.extensions["engine"].dispose()
+        except Exception as exc:  # shown in the assertion, not lost in a thread
+            answers[i] = (repr(exc), "", None)
 
     threads = [threading.Thread(target=run, args=(i, body, key)) for i, (body, key) in enumerate(bodies_and_keys)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+    finally:
+        for app in apps:
+            app.extensions["engine"].dispose()
     return answers
 
 
