@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -221,3 +224,40 @@ def test_empty_before_the_first_refresh(client, session):
     assert client.get("/network/").status_code == 200
     assert client.get("/network/accuracy").status_code == 200
     assert date.today()  # nothing computed yet: the pages say so instead of failing
+
+
+ODD = ["", " ", "0", "-1", "1.5", "9" * 25, "１２", "\x00", "approve", "reject", "APPROVE", "<script>", "2147483648",
+       "' OR 1=1 --", "%(x)s", "1", "2", "3"]
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["orders", "transfers", "purchases"]),
+       decision=st.one_of(st.sampled_from(ODD), st.text(max_size=30)),
+       ids=st.lists(st.one_of(st.sampled_from(ODD), st.text(max_size=12)), max_size=4),
+       sort=st.one_of(st.sampled_from(["province.-turnover", "brand.name", "x.-", ".", "trend.week"]), st.text(max_size=20)))
+def test_the_action_forms_and_the_sort_fuzzed(client, session, dworld, kind, decision, ids, sort):
+    """Arbitrary decisions and ids: never a 500; a refused post changes nothing; any sort parameter renders."""
+    if not getattr(client, "_signed", False):
+        sign_in(client, dworld["planner"].email)
+        client._signed = True
+    moves = session.execute(select(func.count()).select_from(Movement)).scalar()
+    decided = session.execute(select(func.count()).select_from(PlanDecision)).scalar()
+    response = client.post(f"/network/actions/{kind}", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": decision, "id": ids})
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        session.expire_all()
+        assert session.execute(select(func.count()).select_from(Movement)).scalar() == moves
+        assert session.execute(select(func.count()).select_from(PlanDecision)).scalar() == decided
+    assert client.get("/network/", query_string={"sort": sort}).status_code == 200
+
+
+def test_the_weekly_command_refreshes_and_refuses_a_day_that_is_not_a_monday(app, dworld):
+    runner = app.test_cli_runner()
+    monday = dworld["monday"] + timedelta(weeks=1)
+    result = runner.invoke(args=["dashboard", "refresh", "--as-of", monday.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert f"dashboard as of {monday}" in result.output
+    wrong = runner.invoke(args=["dashboard", "refresh", "--as-of", (monday + timedelta(days=1)).isoformat()])
+    assert wrong.exit_code != 0 and "not a Monday" in wrong.output
