@@ -261,3 +261,27 @@ def test_the_weekly_command_refreshes_and_refuses_a_day_that_is_not_a_monday(app
     assert f"dashboard as of {monday}" in result.output
     wrong = runner.invoke(args=["dashboard", "refresh", "--as-of", (monday + timedelta(days=1)).isoformat()])
     assert wrong.exit_code != 0 and "not a Monday" in wrong.output
+
+
+def test_forecast_accuracy_compares_a_stored_runs_first_week_with_its_sales(client, session, dworld):
+    from retail.models import DashboardAccuracy, ForecastSeries
+    sold_on = (utcnow() - timedelta(days=10)).date()
+    start = sold_on - timedelta(days=sold_on.weekday())
+    run = ForecastRun(start_week=start, horizon=13, series=2)
+    session.add(run)
+    session.flush()
+    session.add_all([ForecastSeries(run_id=run.id, location_id=dworld["a"].id, product_id=dworld["glasses"].id,
+                                    mean=[2.0] * 13, quantiles={"p50": [2.0] * 13}),
+                     ForecastSeries(run_id=run.id, location_id=dworld["b"].id, product_id=dworld["case"].id,
+                                    mean=[0.5] * 13, quantiles={"p50": [0.5] * 13})])
+    session.commit()
+    dashboard.refresh(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    row = session.execute(select(DashboardAccuracy).where(DashboardAccuracy.run_id == run.id)).scalar_one()
+    p = dashboard.panel(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    sold = int(p.frame[p.frame["week"] == pd.Timestamp(start)]["sold"].sum())
+    assert row.forecast_units == pytest.approx(2.5) and row.actual_units == sold >= 1
+    figures = dashboard.accuracy(session)
+    assert figures["brand"][0]["bias"] == pytest.approx(2.5 / sold - 1)
+    sign_in(client, dworld["planner"].email)
+    page = client.get("/network/accuracy").get_data(as_text=True)
+    assert "Rokid" in page and "<svg" in page
