@@ -263,8 +263,9 @@ def _insert_conflict(session: Session):
 
 @job
 def refresh(session: Session, *, as_of: date | None = None, progress=None) -> dict:
-    """Recompute the dashboard's weekly figures up to `as_of` (a Monday; default: the Monday after the
-    ledger's latest week) and replace the stored ones, in one transaction. Safe to re-run."""
+    """Recompute the dashboard's weekly figures up to `as_of` (a Monday, exclusive; default: the Monday after the
+    ledger's latest week, at the latest this week's Monday in Shanghai) and replace the stored ones, in one
+    transaction. Safe to re-run."""
     step = progress or (lambda label: None)
     began = time.perf_counter()
     if as_of is None:
@@ -272,7 +273,9 @@ def refresh(session: Session, *, as_of: date | None = None, progress=None) -> di
         day = pd.Timestamp(last).tz_localize("UTC") if last is not None and pd.Timestamp(last).tzinfo is None \
             else pd.Timestamp(last or pd.Timestamp.now(tz="UTC"))
         day = day.tz_convert(DEFAULT_TIMEZONE).date()
-        as_of = day - timedelta(days=day.weekday()) + timedelta(weeks=1)
+        # complete weeks only: never past this week's Monday (a Monday-morning run leaves today's sales out)
+        now = pd.Timestamp.now(tz=DEFAULT_TIMEZONE).date()
+        as_of = min(day - timedelta(days=day.weekday()) + timedelta(weeks=1), now - timedelta(days=now.weekday()))
     step("panel")
     p = panel(session, as_of=as_of)
     step("sums")
