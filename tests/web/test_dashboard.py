@@ -316,3 +316,34 @@ def test_migration_0014_matches_the_model_and_goes_down_and_up(database_url, eng
     command.upgrade(alembic_config(database_url), "head")
     with engine.connect() as connection:
         assert tables <= set(engine.dialect.get_table_names(connection))
+
+
+def test_orders_awaiting_approval_approved_and_cancelled_in_bulk(client, session, dworld):
+    from retail.models import ReplenishmentOrder
+    plan_id = dworld["proposal"].run_id
+    orders = [ReplenishmentOrder(reference=f"RO-T-{i}", run_id=plan_id, location_id=dworld[s].id,
+                                 from_location_id=dworld["dc"].id, status="submitted")
+              for i, s in enumerate(["a", "b", "a"])]
+    session.add_all(orders)
+    session.commit()
+    sign_in(client, dworld["planner"].email)
+    page = client.get("/network/actions").get_data(as_text=True)
+    assert all(o.reference in page for o in orders)
+    response = client.post("/network/actions/orders", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": "approve",
+        "id": [str(orders[0].id), str(orders[1].id)]})
+    assert response.status_code == 302
+    response = client.post("/network/actions/orders", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": "reject", "id": [str(orders[2].id)]})
+    assert response.status_code == 302
+    session.expire_all()
+    assert [session.get(ReplenishmentOrder, o.id).status for o in orders] == ["approved", "approved", "cancelled"]
+    actions = set(session.execute(select(AuditLog.action).where(AuditLog.entity == "replenishment_order")).scalars())
+    assert {"order.approved", "order.cancelled"} <= actions
+    # an approved order cannot be cancelled and approved in one batch with a bad one: nothing changes
+    again = client.post("/network/actions/orders", data={
+        "csrf_token": csrf_token(client, "/network/actions"), "decision": "reject",
+        "id": [str(orders[0].id), "999999"]})
+    assert again.status_code == 422
+    session.expire_all()
+    assert session.get(ReplenishmentOrder, orders[0].id).status == "approved"
