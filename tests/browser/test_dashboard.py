@@ -123,3 +123,14 @@ def test_a_proposed_transfer_approved_shows_in_the_ledger(desk, served_db, shots
     ledger = page.locator("#ledger tbody tr").first.inner_text()
     assert "transfer_out" in ledger and "-1" in ledger and f"TR-{transfer.id}" in ledger
     shots(page, "dashboard-ledger")
+
+
+def test_a_header_checkbox_ticks_a_whole_list(desk, served_db):
+    _url, _engine, world = served_db
+    page = desk
+    sign_in_planner(page, world)
+    page.goto("/network/actions")
+    boxes = page.locator("#purchases input[name=id]")
+    assert boxes.count() >= 1
+    page.check("#purchases input[data-all]")
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
