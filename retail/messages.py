@@ -84,6 +84,27 @@ MESSAGES = {
                               "hours): upload it again."),
 }
 
+# The columns of a POS file, as a store says them (the row errors name their column).
+POS_COLUMNS = {
+    "date": N_("date and time"),
+    "sku": N_("SKU or barcode"),
+    "quantity": N_("quantity"),
+    "serials": N_("serial numbers"),
+    "unit_price": N_("unit price"),
+    "type": N_("sale or return"),
+    "kind": N_("sale or return"),
+    "time": N_("time"),
+    "receipt": N_("receipt number"),
+}
+
+
+def column_name(column: str | None) -> str | None:
+    """A POS file's column in the reader's words; a column without a name here is shown as it is."""
+    if not column:
+        return column
+    return gettext(POS_COLUMNS[column]) if column in POS_COLUMNS else column
+
+
 # Field names, as the forms label them.
 FIELDS = {
     "sku": N_("SKU or barcode"),
@@ -144,6 +165,9 @@ def message(code: str, params: dict | None = None) -> str:
     for key in ("field", "what"):
         if key in params and params[key] in FIELDS:
             params[key] = gettext(FIELDS[params[key]])
+    column = params.get("column")
+    if column in POS_COLUMNS:
+        params["column"] = column_name(column)
     if code == "transfer_closed" and params.get("status") in TRANSFER_STATUSES:
         params["status"] = gettext(TRANSFER_STATUSES[params["status"]])
     template = MESSAGES.get(code, MESSAGES["domain_error"])

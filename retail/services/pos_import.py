@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from retail import errors, parsing
-from retail.models import Location, PosImport, PosImportRow, PosStagedFile, User, utcnow
+from retail.models import Location, PosImport, PosImportRow, PosStagedFile, Product, StockBalance, User, utcnow
 from retail.services import products as catalogue
 from retail.services import returns, sales
 from retail.services.ledger.postings import location_by_id
@@ -122,12 +122,29 @@ class InvalidFile(errors.DomainError):
         super().__init__(count=len(errors_))
 
 
-def template_csv() -> str:
-    """The documented template (docs/pos-import.md): English headers; Chinese ones work as well."""
-    return ("date,sku,quantity,serials,unit_price,type,receipt\r\n"
-            "2026-11-20 14:05,RK-MAX2-BLK,1,SN00001,2999.00,sale,R-1001\r\n"
-            "2026-11-20 15:30,6970000000024,2,,199.00,sale,R-1002\r\n"
-            "2026-11-21 11:00,RK-MAX2-BLK,1,SN00001,2999.00,return,R-1001\r\n")
+TEMPLATE_HEADER = "date,sku,quantity,serials,unit_price,type,receipt\r\n"
+TEMPLATE_ROWS = 3
+
+
+def template_csv(session: Session | None = None, *, store_id: int | None = None) -> str:
+    """The documented template (docs/pos-import.md): English headers (Chinese ones work as well) and, for a
+    store, example rows of SKUs of its own range at their list price in its currency. A serialised SKU's
+    row names no real serial (a template must never sell a unit as uploaded): the till fills it in."""
+    if session is None or store_id is None:
+        return (TEMPLATE_HEADER + "2026-11-20 14:05,RK-MAX2-BLK,1,SN00001,2999.00,sale,R-1001\r\n"
+                "2026-11-20 15:30,6970000000024,2,,199.00,sale,R-1002\r\n")
+    store = session.get(Location, store_id)
+    rows = session.execute(
+        select(Product.sku, Product.serialised, Product.list_price_cny, Product.list_price_hkd)
+        .join(StockBalance, StockBalance.product_id == Product.id)
+        .where(StockBalance.location_id == store_id).order_by(StockBalance.on_hand.desc(), Product.sku)
+        .limit(TEMPLATE_ROWS)).all()
+    lines = [TEMPLATE_HEADER]
+    for n, r in enumerate(rows, start=1):
+        price = r.list_price_hkd if store is not None and store.currency == "HKD" else r.list_price_cny
+        serial = "SN-..." if r.serialised else ""
+        lines.append(f"2026-11-20 1{n}:00,{r.sku},1,{serial},{price:.2f},sale,R-{1000 + n}\r\n")
+    return "".join(lines)
 
 
 def _fold(text: str) -> str:

@@ -31,15 +31,40 @@ def by_sku_or_barcode(session: Session, sku: str) -> Product:
     return product
 
 
+def _label(r) -> str:
+    """"若琪 Rokid Max 2 black", "Huawei 华为 Eyewear 2": the brand in both scripts once, then the model."""
+    names = [r.brand_zh] if r.brand_zh and r.brand_zh != r.brand else []
+    if not r.model.lower().startswith(r.brand.lower()):
+        names.insert(0, r.brand)
+    return " ".join([*names, r.model, r.variant]).strip()
+
+
 @query
 def choices(session: Session, *, store_id: int) -> list[tuple[str, str]]:
-    """SKUs the store holds or has held, for the pickers of the forms: (sku, label)."""
+    """SKUs the store holds or has held, for the pickers of the forms: (sku, label with the brand in both
+    scripts, so that a phone's suggestion list finds `华为` as well as `Huawei`)."""
     rows = session.execute(
-        select(Product.sku, Product.model, Product.variant)
+        select(Product.sku, Product.model, Product.variant, Brand.name.label("brand"), Brand.name_zh.label("brand_zh"))
+        .join(Brand, Brand.id == Product.brand_id)
         .join(StockBalance, StockBalance.product_id == Product.id)
         .where(StockBalance.location_id == store_id).order_by(Product.sku)
     ).all()
-    return [(r.sku, f"{r.model} {r.variant}".strip()) for r in rows]
+    return [(r.sku, _label(r)) for r in rows]
+
+
+MAX_CATALOGUE_CHOICES = 500
+
+
+@query
+def catalogue_choices(session: Session, *, as_of=None, limit: int = MAX_CATALOGUE_CHOICES) -> list[tuple[str, str]]:
+    """Every SKU on sale (not past its end of life), for forms about products the store may not hold (a
+    missed sale): (sku, label), bounded."""
+    statement = (select(Product.sku, Product.model, Product.variant, Brand.name.label("brand"),
+                        Brand.name_zh.label("brand_zh"))
+                 .join(Brand, Brand.id == Product.brand_id).order_by(Product.sku).limit(limit))
+    if as_of is not None:
+        statement = statement.where((Product.eol_date.is_(None)) | (Product.eol_date >= as_of))
+    return [(r.sku, _label(r)) for r in session.execute(statement).all()]
 
 
 SEARCH_LENGTH = 80

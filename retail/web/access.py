@@ -104,7 +104,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(404)
     def _missing(_error):
-        return render_template("error.html", status=404, reason="missing"), 404
+        from retail.web.errors import error_page
+
+        return error_page(404, "missing")
 
 
 def store_page(view):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import inspect
 from functools import wraps
 
-from flask import Flask, current_app, render_template, request, url_for
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from flask import Flask, current_app, g, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import BadRequest, InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from retail import errors
 from retail.messages import describe
@@ -32,28 +33,59 @@ def _back() -> str | None:
     return None
 
 
+def _with_navigation() -> None:
+    """An error page keeps the store's navigation: the store of the page when it was known, else the
+    signed-in person's own store. Best effort: an error page never fails for want of its navigation."""
+    if getattr(g, "store", None) is not None:
+        return
+    try:
+        if not current_user.is_authenticated:
+            return
+        from retail.request_db import db_session
+        from retail.services import access, stores
+
+        store_id = access.home_store_id(current_user.record)
+        if store_id is not None:
+            g.store = stores.get_store(db_session(), store_id=store_id)
+    except Exception:  # noqa: BLE001 - the page of a failure must render
+        g.store = None
+
+
+def error_page(status: int, reason: str, **context):
+    _with_navigation()
+    return render_template("error.html", status=status, reason=reason, **context), status
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(MethodNotAllowed)
+    def _method(exc):
+        page, status = error_page(405, "method", back=_back() if "GET" in (exc.valid_methods or ()) else None)
+        return page, status, {"Allow": ", ".join(exc.valid_methods or ())}
+
+    @app.errorhandler(InternalServerError)
+    def _failed(_exc):
+        return error_page(500, "failed")
+
     @app.errorhandler(errors.Forbidden)
     def _forbidden(_exc):
-        return render_template("error.html", status=403, reason="forbidden"), 403
+        return error_page(403, "forbidden")
 
     @app.errorhandler(errors.NotFound)
     def _not_found(_exc):
-        return render_template("error.html", status=404, reason="missing"), 404
+        return error_page(404, "missing")
 
     @app.errorhandler(errors.DomainError)
     def _refused(exc):
-        return render_template("error.html", status=422, reason="refused", message=describe(exc)), 422
+        return error_page(422, "refused", message=describe(exc))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc):
         limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-        return render_template("error.html", status=413, reason="too_large", max_mb=limit // (1024 * 1024),
-                               back=_back()), 413
+        return error_page(413, "too_large", max_mb=limit // (1024 * 1024), back=_back())
 
     @app.errorhandler(BadRequest)
     def _bad_request(_exc):
-        return render_template("error.html", status=400, reason="bad_request", back=_back()), 400
+        return error_page(400, "bad_request", back=_back())
 
 
 def form_page(render):

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from retail import errors
-from retail.messages import describe
+from retail.messages import column_name, describe
 from retail.request_db import db_session
 from retail.services import pos_import
 from retail.web.access import me, store_page
@@ -22,7 +22,8 @@ PREVIEW_ROWS = 100
 
 
 def _errors(row_errors) -> list[tuple[int, str | None, str]]:
-    return [(e.row_number, e.column, describe(e)) for e in row_errors]
+    """(row, the column in words, the message): a refusal names the field as the reader says it."""
+    return [(e.row_number, column_name(e.column), describe(e)) for e in row_errors]
 
 
 def _upload_page(store, error=None, form=None, refusal=None):
@@ -39,7 +40,7 @@ def upload(store):
 @bp.get("/template.csv")
 @store_page
 def template(store):
-    return Response("\ufeff" + pos_import.template_csv(), mimetype="text/csv",
+    return Response("\ufeff" + pos_import.template_csv(db_session(), store_id=store.id), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=pos-import-template.csv"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from retail.models import utcnow
 from retail.request_db import db_session
 from retail.services import products, sales
 from retail.web.access import me, store_page
@@ -36,7 +37,8 @@ def sale(store):
 def _missed_page(store, error=None, form=None):
     return render_template("missed.html", store=store, form=form or {"sku": request.args.get("sku", "")},
                            error=error, reasons=sales.MISSED_SALE_REASONS,
-                           recent=sales.recent_missed(db_session(), store_id=store.id, limit=5))
+                           recent=sales.recent_missed(db_session(), store_id=store.id, limit=5),
+                           choices=products.catalogue_choices(db_session(), as_of=utcnow().date()))
 
 
 @bp.route("/missed", methods=["GET", "POST"])

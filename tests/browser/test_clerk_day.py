@@ -168,14 +168,14 @@ def test_transfer_requested_in_two_taps_from_the_skus_page(page, served_db, day,
     a = world["a"].id
     sign_in(page)
     page.goto(f"/stores/{a}?sku=RK-MAX2-BLK")
-    shots(page, "clerk-transfer-before")
+    shots(page, "clerk-transfer-after-1-sku-page")
     page.click("#ask-transfer")  # tap 1
     page.wait_for_selector("ul#holders")
     holders = [li.get_attribute("data-store") for li in page.locator("ul#holders li").all()]
     assert holders == ["S0030", "S0031"], holders  # Shanghai (same city) before Beijing; Hong Kong not offered
     assert "上海" in page.locator("ul#holders").inner_text() and "Shanghai" not in page.locator("ul#holders").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    shots(page, "clerk-transfer-after")
+    shots(page, "clerk-transfer-after-2-stores")
     page.click("ul#holders li[data-store=S0030] button")  # tap 2
     page.wait_for_selector(".flash")
     with Session(engine) as s:

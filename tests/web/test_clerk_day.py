@@ -106,3 +106,59 @@ def test_transfer_candidates_are_nearest_first_and_stay_on_their_side_of_the_bor
     inventory.receive_purchase(session, location_id=world["b"].id, sku="RK-CASE", quantity=20)
     holders = transfers.stores_with_stock(session, sku="RK-CASE", exclude_store_id=world["a"].id)
     assert [(h.code, h.city, h.distance) for h in holders] == [("S0040", "上海", 0), ("S0041", "杭州", 2)]
+
+
+def test_error_pages_are_translated_and_keep_the_navigation(app, client, world):
+    from werkzeug.exceptions import InternalServerError
+
+    @app.get("/boom")
+    def boom():
+        raise InternalServerError()
+
+    sign_in(client, "staff@a.example.com")
+    a = world["a"].id
+    for path, status, words in ((f"/stores/{a}/transfers/999", 404, "请从本店首页重新开始"),
+                                (f"/stores/{world['b'].id}", 403, "请联系店长"),
+                                ("/no-such-page", 404, "页面不存在"),
+                                ("/boom", 500, "请稍等一分钟再试")):
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == status and words in page, (path, page[-1500:])
+        assert 'nav class="tabs"' in page and f'href="/stores/{a}/count"' in page, path
+    wrong = client.put(f"/stores/{a}/count")
+    assert wrong.status_code == 405 and "请返回并使用页面上的按钮" in wrong.get_data(as_text=True)
+    assert "GET" in wrong.headers["Allow"]
+
+
+def test_demo_unit_by_serial_alone_and_1_0_is_not_ten(client, world, session):
+    from retail.models import SerialUnit
+
+    sign_in(client, "staff@a.example.com")
+    a = world["a"].id
+    assert post(client, f"/stores/{a}/demo", {"direction": "out", "sku": "", "serials": "SN-A1"}).status_code == 302
+    assert session.get(SerialUnit, "SN-A1", populate_existing=True).state == "demo"
+    blank = post(client, f"/stores/{a}/demo", {"direction": "out", "sku": "", "serials": ""})
+    assert blank.status_code == 422 and "为  的商品" not in blank.get_data(as_text=True)
+    odd = post(client, f"/stores/{a}/missed", {"sku": "RK-CASE", "quantity": "1_0"})
+    assert odd.status_code == 422
+
+
+def test_pos_template_lists_the_stores_own_skus_and_errors_name_the_column(client, world):
+    sign_in(client, "staff@a.example.com")
+    template = client.get(f"/stores/{world['a'].id}/pos/template.csv").get_data(as_text=True)
+    rows = template.lstrip("\ufeff").splitlines()
+    assert rows[0].startswith("date,sku,quantity") and len(rows) == 3
+    assert {row.split(",")[1] for row in rows[1:]} == {"RK-MAX2-BLK", "RK-CASE"}
+    assert "199.00" in template and "2999.00" in template
+    import io
+    bad = "date,sku,quantity,serials,unit_price\n2026-11-20 14:05,NO-SUCH-SKU,1,,199\n".encode()
+    preview = post(client, f"/stores/{world['a'].id}/pos/preview", {"file": (io.BytesIO(bad), "till.csv")})
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 422 and "SKU或条码" in page.replace(" ", "") and "· sku:" not in page
+
+
+def test_sku_fields_suggest_products_with_their_brand_in_both_scripts(client, world):
+    sign_in(client, "staff@a.example.com")
+    for path in ("missed", "sale", "demo", "transfers"):
+        page = client.get(f"/stores/{world['a'].id}/{path}").get_data(as_text=True)
+        assert '<datalist id="skus">' in page and '<option value="RK-MAX2-BLK">若琪 Rokid Max 2 black</option>' in page, path
