@@ -259,7 +259,7 @@ def decide(kind: str):
     try:
         if decision not in ("approve", "reject"):
             raise errors.InvalidValue(field="decision", value=str(decision)[:20])
-        parsed = [int(i) if i.isdigit() and len(i) <= 10 else i for i in ids]
+        parsed = [int(i) if i.isascii() and i.isdigit() and len(i) <= 10 else i for i in ids]
         done = DECIDE[kind](db_session(), me(), **{NAMES[kind]: parsed, "approve": decision == "approve"})
     except errors.Forbidden:
         raise

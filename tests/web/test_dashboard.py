@@ -226,7 +226,7 @@ def test_empty_before_the_first_refresh(client, session):
     assert date.today()  # nothing computed yet: the pages say so instead of failing
 
 
-ODD = ["", " ", "0", "-1", "1.5", "9" * 25, "１２", "\x00", "approve", "reject", "APPROVE", "<script>", "2147483648",
+ODD = ["", " ", "0", "-1", "1.5", "9" * 25, "１２", "²", "٣", "\x00", "approve", "reject", "APPROVE", "<script>", "2147483648",
        "' OR 1=1 --", "%(x)s", "1", "2", "3"]
 
 
