@@ -347,3 +347,14 @@ def test_orders_awaiting_approval_approved_and_cancelled_in_bulk(client, session
     assert again.status_code == 422
     session.expire_all()
     assert session.get(ReplenishmentOrder, orders[0].id).status == "approved"
+
+
+def test_unknown_or_empty_levels(client, dworld):
+    sign_in(client, dworld["planner"].email)
+    brand, dc = dworld["brand"].id, dworld["dc"].id
+    assert client.get(f"/network/brands/{brand}/stores/{dc}").status_code == 404
+    assert client.get("/network/brands/999/provinces/Shanghai").status_code == 404
+    assert client.get(f"/network/brands/{brand}/provinces/%3Cscript%3E").status_code == 404
+    assert client.get(f"/network/stores/{dc}/skus/{dworld['case'].id}").status_code == 404
+    assert client.get(f"/network/stores/{dworld['b'].id}/skus/{dworld['case'].id}").status_code == 200
+    assert client.get(f"/network/brands/{brand}/stores/{dworld['b'].id}").status_code == 200
