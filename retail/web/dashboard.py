@@ -214,8 +214,18 @@ def store(brand_id: int, store_id: int):
 @network_page
 def sku(store_id: int, product_id: int):
     view = dashboard.store_sku(db_session(), store_id=store_id, product_id=product_id)
-    return render_template("dashboard_sku.html", view=view, chart=weekly_bars(view.weeks, title=view.product.sku,
-                                                                              width=640, height=160))
+    tables = [table("weeks", [{"week": w, "units": u} for w, u in view.weeks],
+                    [("week", _l("Week"), "text"), ("units", _l("Units sold"), "int")]),
+              table("ledger", [{"ts": ts.strftime("%Y-%m-%d %H:%M"), "kind": kind, "quantity": quantity,
+                                "reference": reference or ""} for ts, kind, quantity, reference in view.movements],
+                    [("ts", _l("When"), "text"), ("kind", _l("Kind"), "text"), ("quantity", _l("Units"), "int"),
+                     ("reference", _l("Reference"), "text")])]
+    wanted = request.args.get("csv")
+    for t in tables:
+        if wanted == t["name"]:
+            return csv_response(t, f"{view.store.code}-{view.product.sku}")
+    return render_template("dashboard_sku.html", view=view, tables=tables,
+                           chart=weekly_bars(view.weeks, title=view.product.sku, width=640, height=160))
 
 
 @bp.get("/accuracy")

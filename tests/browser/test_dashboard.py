@@ -69,7 +69,7 @@ def test_planner_drills_down_from_the_network_to_a_store_and_a_sku(desk, served_
     assert "S0001" in page.locator("h1").inner_text()
     shots(page, "dashboard-store")
     page.locator("#table-sku a", has_text="RK-CASE").first.click()
-    page.wait_for_selector("#ledger")
+    page.wait_for_selector("#table-ledger")
     assert "RK-CASE" in page.locator("h1").inner_text()
     with Session(engine) as s:
         balance = s.get(StockBalance, (world["a"].id, world["case"].id))
@@ -120,7 +120,7 @@ def test_a_proposed_transfer_approved_shows_in_the_ledger(desk, served_db, shots
         assert transfer.status == "shipped"
         assert s.get(StockBalance, (world["a"].id, world["glasses"].id)).on_hand == before - 1
     page.goto(f"/network/stores/{world['a'].id}/skus/{world['glasses'].id}")
-    ledger = page.locator("#ledger tbody tr").first.inner_text()
+    ledger = page.locator("#table-ledger tbody tr").first.inner_text()
     assert "transfer_out" in ledger and "-1" in ledger and f"TR-{transfer.id}" in ledger
     shots(page, "dashboard-ledger")
 

@@ -358,3 +358,13 @@ def test_unknown_or_empty_levels(client, dworld):
     assert client.get(f"/network/stores/{dc}/skus/{dworld['case'].id}").status_code == 404
     assert client.get(f"/network/stores/{dworld['b'].id}/skus/{dworld['case'].id}").status_code == 200
     assert client.get(f"/network/brands/{brand}/stores/{dworld['b'].id}").status_code == 200
+
+
+def test_the_sku_pages_weeks_and_ledger_download_as_csv(client, session, dworld):
+    sign_in(client, dworld["planner"].email)
+    path = f"/network/stores/{dworld['a'].id}/skus/{dworld['case'].id}"
+    weeks = list(csv.reader(io.StringIO(client.get(path + "?csv=weeks").get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(weeks) == 1 + dashboard.WEEKS and sum(int(r[1]) for r in weeks[1:]) == 2
+    ledger = list(csv.reader(io.StringIO(client.get(path + "?csv=ledger").get_data(as_text=True).lstrip("\ufeff"))))
+    quantities = [int(r[2]) for r in ledger[1:]]
+    assert sum(quantities) == session.get(StockBalance, (dworld["a"].id, dworld["case"].id)).on_hand
