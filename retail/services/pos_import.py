@@ -40,11 +40,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from retail import errors, parsing
-from retail.models import Location, PosImport, PosImportRow, PosStagedFile, Product, StockBalance, User, utcnow
+from retail.models import (
+    Location,
+    PosImport,
+    PosImportRow,
+    PosStagedFile,
+    Product,
+    StockBalance,
+    User,
+    utcnow,
+)
 from retail.services import products as catalogue
 from retail.services import returns, sales
 from retail.services.ledger.postings import location_by_id
-from retail.services.verbs import STORE, verb
+from retail.services.verbs import STORE, query, verb
 
 MAX_ROWS = 5000  # data rows (not blank) in one file
 MAX_SHEET_ROWS = 4 * MAX_ROWS  # rows read at all, blank ones included (an XLSX may declare or skip to row 1,048,576)
@@ -126,6 +135,7 @@ TEMPLATE_HEADER = "date,sku,quantity,serials,unit_price,type,receipt\r\n"
 TEMPLATE_ROWS = 3
 
 
+@query
 def template_csv(session: Session | None = None, *, store_id: int | None = None) -> str:
     """The documented template (docs/pos-import.md): English headers (Chinese ones work as well) and, for a
     store, example rows of SKUs of its own range at their list price in its currency. A serialised SKU's

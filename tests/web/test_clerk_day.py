@@ -151,7 +151,7 @@ def test_pos_template_lists_the_stores_own_skus_and_errors_name_the_column(clien
     assert {row.split(",")[1] for row in rows[1:]} == {"RK-MAX2-BLK", "RK-CASE"}
     assert "199.00" in template and "2999.00" in template
     import io
-    bad = "date,sku,quantity,serials,unit_price\n2026-11-20 14:05,NO-SUCH-SKU,1,,199\n".encode()
+    bad = b"date,sku,quantity,serials,unit_price\n2026-11-20 14:05,NO-SUCH-SKU,1,,199\n"
     preview = post(client, f"/stores/{world['a'].id}/pos/preview", {"file": (io.BytesIO(bad), "till.csv")})
     page = preview.get_data(as_text=True)
     assert preview.status_code == 422 and "SKU或条码" in page.replace(" ", "") and "· sku:" not in page
