@@ -20,8 +20,9 @@ def dashboard_group():
 
 @dashboard_group.command("refresh", help="Recompute the dashboard's 52 weeks of figures and forecast accuracy.")
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD, a Monday (default: after the ledger's last week)")
+@click.option("--if-needed", is_flag=True, help="Do nothing when the figures up to that Monday are there (make run).")
 @with_appcontext
-def refresh(as_of):
+def refresh(as_of, if_needed):
     day = None
     if as_of:
         try:
@@ -36,6 +37,9 @@ def refresh(as_of):
             bar.set_postfix_str(label)
             bar.update(1)
 
-        report = dashboard.refresh(session, as_of=day, progress=progress)
+        report = dashboard.refresh(session, as_of=day, progress=progress, if_needed=if_needed)
+    if report.get("kept"):
+        click.echo(f"dashboard as of {report['as_of']}: already computed, kept")
+        return
     click.echo(f"dashboard as of {report['as_of']}: {report['rows']} rows from {report['panel_rows']} store x SKU "
                f"weeks, {report['accuracy_rows']} accuracy rows, {report['seconds']} s")

@@ -262,10 +262,10 @@ def _insert_conflict(session: Session):
 
 
 @job
-def refresh(session: Session, *, as_of: date | None = None, progress=None) -> dict:
+def refresh(session: Session, *, as_of: date | None = None, progress=None, if_needed: bool = False) -> dict:
     """Recompute the dashboard's weekly figures up to `as_of` (a Monday, exclusive; default: the Monday after the
     ledger's latest week, at the latest this week's Monday in Shanghai) and replace the stored ones, in one
-    transaction. Safe to re-run."""
+    transaction. Safe to re-run. `if_needed`: keep figures already computed up to that Monday (`make run`)."""
     step = progress or (lambda label: None)
     began = time.perf_counter()
     if as_of is None:
@@ -276,6 +276,8 @@ def refresh(session: Session, *, as_of: date | None = None, progress=None) -> di
         # complete weeks only: never past this week's Monday (a Monday-morning run leaves today's sales out)
         now = pd.Timestamp.now(tz=DEFAULT_TIMEZONE).date()
         as_of = min(day - timedelta(days=day.weekday()) + timedelta(weeks=1), now - timedelta(days=now.weekday()))
+    if if_needed and session.execute(select(DashboardWeek.as_of).where(DashboardWeek.as_of == as_of).limit(1)).first():
+        return {"as_of": as_of, "rows": 0, "panel_rows": 0, "accuracy_rows": 0, "seconds": 0.0, "kept": True}
     step("panel")
     p = panel(session, as_of=as_of)
     step("sums")

@@ -259,6 +259,11 @@ def test_the_weekly_command_refreshes_and_refuses_a_day_that_is_not_a_monday(app
     result = runner.invoke(args=["dashboard", "refresh", "--as-of", monday.isoformat()])
     assert result.exit_code == 0, result.output
     assert f"dashboard as of {monday}" in result.output
+    kept = runner.invoke(args=["dashboard", "refresh", "--as-of", monday.isoformat(), "--if-needed"])
+    assert kept.exit_code == 0 and "already computed, kept" in kept.output, kept.output
+    later = runner.invoke(args=["dashboard", "refresh", "--as-of", (monday + timedelta(weeks=1)).isoformat(),
+                                "--if-needed"])
+    assert later.exit_code == 0 and "kept" not in later.output, later.output
     wrong = runner.invoke(args=["dashboard", "refresh", "--as-of", (monday + timedelta(days=1)).isoformat()])
     assert wrong.exit_code != 0 and "not a Monday" in wrong.output
 
