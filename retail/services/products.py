@@ -2,6 +2,7 @@
 import row and API call goes through)."""
 from __future__ import annotations
 
+import zhconv
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
@@ -77,16 +78,18 @@ def _escaped(text: str) -> str:
 @query
 def search(session: Session, *, query: str, limit: int = 20) -> list[Product]:
     """Products whose every word matches the SKU, model, variant (colour), brand (its name in Latin or
-    Chinese script, or its code) or barcode; or the product of a serial number typed in full. `小米 black`
+    Chinese script, Simplified or Traditional, or its code) or barcode; or the product of a serial number typed in full. `小米 black`
     finds Xiaomi's black ones. Bounded: at most SEARCH_LENGTH characters, `limit` products."""
     text = (query or "").strip()[:SEARCH_LENGTH]
     if not text:
         return []
     conditions = []
     for word in text.split()[:6]:
-        like = f"%{_escaped(word.lower())}%"
-        conditions.append(or_(*(func.lower(column).like(like, escape="\\") for column in (
-            Product.sku, Product.model, Product.variant, Brand.name, Brand.name_zh, Brand.code, Product.barcode))))
+        # Hong Kong staff type Traditional script (華為): brand names are kept in Simplified (华为)
+        forms = {word.lower(), zhconv.convert(word, "zh-hans").lower()}
+        conditions.append(or_(*(func.lower(column).like(f"%{_escaped(form)}%", escape="\\") for form in forms
+                                for column in (Product.sku, Product.model, Product.variant, Brand.name, Brand.name_zh,
+                                               Brand.code, Product.barcode))))
     serial_of = select(SerialUnit.product_id).where(SerialUnit.serial == text)
     return list(session.execute(
         select(Product).join(Brand, Brand.id == Product.brand_id)
