@@ -339,3 +339,11 @@ class NoAgreement(DomainError):
 class MonthNotOver(DomainError):
     code = "month_not_over"
     message = "Month {month} is not over yet: its statements are issued from {first_day}."
+
+
+class TransferAcrossBorder(DomainError):
+    """Stock does not go store to store between mainland China and Hong Kong: it would cross a customs border
+    (and change currency); it goes back through a warehouse instead."""
+
+    code = "transfer_across_border"
+    message = "{origin} and {destination} are on two sides of the border: ask a store on your side."

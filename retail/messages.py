@@ -234,3 +234,8 @@ MESSAGES.update({
     "hold_agreement_status": N_("the agreement is %(status)s"),
     "hold_brand_not_authorised": N_("brands not authorised for the store: %(skus)s"),
 })
+
+# Transfers stay on one side of the border between the mainland and Hong Kong (services/transfers.py).
+MESSAGES["transfer_across_border"] = N_("%(origin)s and %(destination)s are on two sides of the border between "
+                                        "the mainland and Hong Kong: stock cannot go from one to the other store "
+                                        "to store. Ask a store on your side.")

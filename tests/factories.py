@@ -34,3 +34,12 @@ def small_world(session: Session) -> dict:
     session.commit()
     return {"brand": brand, "glasses": glasses, "case": case, "dc": dc, "a": store_a, "b": store_b,
             "staff": staff}
+
+
+def on_the_mainland(session: Session, store: Location) -> Location:
+    """Move a test store to the mainland market: transfers stay on one side of the border
+    (services/transfers.request_transfer), and the small world's store B is in Hong Kong."""
+    row = session.get(Location, store.id)  # the store may belong to another session of the test
+    row.market = "CN"
+    session.commit()
+    return row

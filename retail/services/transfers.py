@@ -45,6 +45,8 @@ def request_transfer(session: Session, actor: User, *, store_id: int, from_store
     origin = location_by_id(session, origin.id)
     if origin.id == destination.id:
         raise errors.TransferToSameStore(location=origin.code)
+    if origin.market != destination.market:  # stock does not cross the border store to store
+        raise errors.TransferAcrossBorder(origin=origin.code, destination=destination.code)
     product = products.by_sku_or_barcode(session, sku)
     balance = session.get(StockBalance, (origin.id, product.id))
     available = balance.on_hand if balance else 0

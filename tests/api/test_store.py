@@ -27,6 +27,7 @@ from retail.models import (
 from retail.services import pos_import
 from tests.api.factories import bearer
 from tests.committing import inventory, shipments
+from tests.factories import on_the_mainland
 
 BASE = "/api/v1/store"
 
@@ -449,6 +450,7 @@ def test_no_plan_is_an_empty_suggestion(client, world):
 # ---------------------------------------------------------------- transfers
 
 def test_transfer_requests_made_listed_and_read_by_both_stores(client, world, db):
+    on_the_mainland(db, world["b"])  # store to store stays on one side of the border
     made = post(client, world, "/transfers", {"from_store_code": "S0002", "sku": "RK-CASE", "quantity": 3,
                                               "note": "for Saturday"})
     assert made.status_code == 201, made.json
@@ -467,7 +469,8 @@ def test_transfer_requests_made_listed_and_read_by_both_stores(client, world, db
     assert count(db, TransferRequest) == 1
 
 
-def test_transfers_page_with_a_cursor(client, world):
+def test_transfers_page_with_a_cursor(client, world, db):
+    on_the_mainland(db, world["b"])
     ids = [post(client, world, "/transfers", {"from_store_code": "S0002", "sku": "RK-CASE", "quantity": 1}).json["id"]
            for _ in range(3)]
     first = get(client, world, "/transfers", limit=2)
@@ -476,8 +479,9 @@ def test_transfers_page_with_a_cursor(client, world):
 
 
 def test_a_transfer_between_two_other_stores_is_404(client, world, db):
-    third = type(world["b"])(code="S0003", name="Third", city="Beijing", province="Beijing", city_tier=1,
-                             partnership="franchise", dc_id=world["dc"].id)
+    third = type(world["b"])(code="S0003", name="Third", city="Hong Kong", province="Hong Kong", city_tier=1,
+                             market="HK", currency="HKD", timezone="Asia/Hong_Kong", partnership="franchise",
+                             dc_id=world["dc"].id)
     db.add(third)
     db.commit()
     inventory.receive_purchase(db, location_id=third.id, sku="RK-CASE", quantity=5)

@@ -19,6 +19,7 @@ from retail.models import (
     StockCount,
     User,
 )
+from tests.factories import on_the_mainland
 from tests.web.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -166,6 +167,7 @@ def test_origin_store_ships_a_transfer_request_by_scanning_the_serial(page, serv
 
     _url, engine, world = served_db
     with Session(engine) as s:
+        on_the_mainland(s, s.get(type(world["b"]), world["b"].id))  # store to store stays on one side of the border
         request = transfers.request_transfer(s, world["staff"], store_id=world["a"].id, from_store_code=world["b"].code,
                                             sku="RK-MAX2-BLK", quantity=1, note="customer waiting")
         tid, b_on_hand = request.id, s.get(StockBalance, (world["b"].id, world["glasses"].id)).on_hand

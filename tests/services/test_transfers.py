@@ -24,12 +24,13 @@ from retail.models import (
 )
 from retail.services import deliveries, transfers
 from tests.committing import inventory
-from tests.factories import small_world
+from tests.factories import on_the_mainland, small_world
 
 
 def build_world(session) -> dict:
     """small_world plus staff of B, a third store C with its staff, a planner; stock at B to be asked for."""
     world = small_world(session)
+    on_the_mainland(session, world["b"])  # store to store stays on one side of the border
     c = Location(code="S0003", name="深圳南山店", city="Shenzhen", province="Guangdong", city_tier=1,
                  partnership="franchise", dc_id=world["dc"].id)
     session.add(c)
@@ -330,3 +331,22 @@ def test_negative_control_a_status_read_then_unconditional_write_lets_both_win(e
         return act
 
     assert _race(engine, naive("shipped"), naive("cancelled")) == ["ok", "ok"]
+
+
+def test_a_request_across_the_border_is_refused_and_writes_nothing(session):
+    """Shanghai (S0001) may not ask Hong Kong (S0002, the small world's store B) store to store, nor the
+    reverse: stock does not cross the border between the mainland and Hong Kong that way."""
+    world = small_world(session)
+    inventory.receive_purchase(session, location_id=world["b"].id, sku="RK-CASE", quantity=3)
+    inventory.receive_purchase(session, location_id=world["a"].id, sku="RK-CASE", quantity=3)
+    hong_kong_staff = User(email="staff@b.example.com", name="B staff", role="store_staff", store_id=world["b"].id)
+    session.add(hong_kong_staff)
+    session.commit()
+    with pytest.raises(errors.TransferAcrossBorder) as refused:
+        transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002",
+                                   sku="RK-CASE", quantity=1)
+    assert refused.value.params == {"origin": "S0002", "destination": "S0001"}
+    with pytest.raises(errors.TransferAcrossBorder):
+        transfers.request_transfer(session, hong_kong_staff, store_id=world["b"].id, from_store_code="S0001",
+                                   sku="RK-CASE", quantity=1)
+    assert session.execute(select(func.count()).select_from(TransferRequest)).scalar_one() == 0

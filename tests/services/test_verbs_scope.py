@@ -21,7 +21,7 @@ from retail.models import AuditLog, Brand, Movement, StockCount, TransferRequest
 from retail.services import counts, deliveries, replenishment, returns, transfers
 from retail.services.verbs import ADMIN, BRAND, NETWORK, SELF, STORE
 from tests.committing import inventory, shipments
-from tests.factories import small_world
+from tests.factories import on_the_mainland, small_world
 
 # Modules used only from inside verbs (their own import-linter contract keeps adapters out).
 INTERNAL = ("retail.services.ledger", "retail.services.audit", "retail.services.verbs", "retail.services.inventory")
@@ -152,6 +152,7 @@ def test_store_verbs_do_not_reach_another_stores_objects(session, world):
     count_b = counts.submit_count(session, world["manager_b"], store_id=b, counted={"RK-CASE": 0}, reason="test")
     session.execute(StockCount.__table__.update().where(StockCount.id == count_b.id).values(status="pending_approval"))
     session.commit()
+    on_the_mainland(session, world["b"])
     ask = transfers.request_transfer(session, world["staff_b"], store_id=b, from_store_code="S0001", sku="RK-CASE",
                                      quantity=1)
     before = _ledger_size(session)

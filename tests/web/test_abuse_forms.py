@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from retail.models import AuditLog, IdempotencyKey, MissedSale, Movement, StockBalance, StockCount
 from retail.services import sales, transfers
 from retail.services import verbs as verbs_module
+from tests.factories import on_the_mainland
 from tests.web.factories import csrf_token, post, sign_in
 
 HUGE = "10000000000000000000"  # beyond SQLite's 64-bit INTEGER
@@ -193,6 +194,7 @@ def test_each_writing_form_posted_twice_acts_once(client, world, session):
 def test_a_post_only_action_sent_twice_leads_back_to_its_page(client, world, session):
     """Cancelling a transfer request (`.../transfers/<id>/cancel` has no page of its own) twice: the second
     answer leads to the request's page, like the first, and nothing more happens."""
+    on_the_mainland(session, world["b"])
     t = transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002",
                                    sku="RK-MAX2-BLK", quantity=1)
     sign_in(client, "staff@a.example.com")

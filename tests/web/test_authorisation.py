@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from retail.models import MissedSale, Movement, StockCount, TransferRequest
 from retail.services import counts, transfers
+from tests.factories import on_the_mainland
 from tests.web.factories import csrf_token, sign_in
 
 
@@ -49,6 +50,7 @@ def held_count_b(session, world):
 @pytest.fixture
 def transfer_of_b(session, world):
     # B asks A for a carry case: open, so B could cancel it (A could ship it, through A's pages only).
+    on_the_mainland(session, world["b"])  # store to store stays on one side of the border
     return transfers.request_transfer(session, world["staff_b"], store_id=world["b"].id, from_store_code="S0001", sku="RK-CASE",
                                      quantity=1)
 

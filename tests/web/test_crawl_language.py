@@ -12,6 +12,7 @@ import pytest
 
 from retail.models import ForecastRun, ReplenishmentRun, SuggestedLine
 from retail.services import counts, transfers
+from tests.factories import on_the_mainland
 from tests.web.factories import post, sign_in
 from tests.web.test_clerk_day import EXPLANATION
 
@@ -102,6 +103,7 @@ def busy_world(world, session):
                               explanation=EXPLANATION, text="Forecast 0.27 units; Suggest 5."))
     session.commit()
     counts.submit_count(session, world["staff"], store_id=world["a"].id, counted={"RK-CASE": 0}, reason="月度盘点")
+    on_the_mainland(session, world["b"])  # store to store stays on one side of the border
     transfers.request_transfer(session, world["staff_b"], store_id=world["b"].id, from_store_code="S0001",
                                sku="RK-CASE", quantity=1, note="顾客在等")
     transfers.request_transfer(session, world["staff"], store_id=world["a"].id, from_store_code="S0002",

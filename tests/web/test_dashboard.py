@@ -32,6 +32,7 @@ from retail.models import (
     utcnow,
 )
 from retail.services import dashboard, sales
+from tests.factories import on_the_mainland
 from tests.web.factories import csrf_token, shop_world, sign_in
 
 
@@ -44,6 +45,7 @@ def dashboard_world(session: Session) -> dict:
     """The shop world with sales over the last weeks, the dashboard refreshed, and a plan proposing a transfer
     of 1 unit of RK-MAX2-BLK from store A to store B and a purchase."""
     world = shop_world(session)
+    on_the_mainland(session, world["b"])  # a transfer proposal stays on one side of the border
     a, b = world["a"], world["b"]
     now = utcnow()
     sales.sell(session, world["manager"], store_id=a.id, sku="RK-CASE", quantity=2, at=now - timedelta(days=20))

@@ -33,6 +33,7 @@ from retail.models import (
 )
 from retail.services import counts, deliveries, transfers
 from tests.committing import shipments
+from tests.factories import on_the_mainland
 from tests.web.factories import sign_in
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -97,6 +98,7 @@ def fuzz_world(session, world):
     held = counts.submit_count(session, world["staff"], store_id=a, counted={"RK-CASE": 0}, reason="fuzz")
     session.execute(held.__table__.update().where(held.__table__.c.id == held.id).values(status="pending_approval"))
     session.commit()
+    on_the_mainland(session, world["b"])  # store to store stays on one side of the border
     incoming = transfers.request_transfer(session, world["staff_b"], store_id=b, from_store_code="S0001",
                                           sku="RK-CASE", quantity=1)
     outgoing = transfers.request_transfer(session, world["staff"], store_id=a, from_store_code="S0002",

@@ -13,6 +13,7 @@ from retail.models import (
     StockCount,
     TransferRequest,
 )
+from tests.factories import on_the_mainland
 from tests.web.factories import csrf_token, post, sign_in
 
 
@@ -190,6 +191,10 @@ def test_transfer_request_to_a_store_with_stock(client, world, session):
     assert 'data-store="S0002"' not in holders  # Hong Kong is across the border from a Shanghai store
     own = post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "S0001", "quantity": "1"})
     assert own.status_code == 422 and "不能是本店" in own.get_data(as_text=True)
+    across = post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "s0002", "quantity": "1"})
+    assert across.status_code == 422 and "分处内地与香港两地" in across.get_data(as_text=True)
+    assert session.execute(select(TransferRequest)).first() is None
+    on_the_mainland(session, world["b"])  # the same store on this side of the border: asked as usual
     too_many = post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "s0002", "quantity": "3"})
     assert too_many.status_code == 422 and "仅剩 2 件" in too_many.get_data(as_text=True)
     assert post(client, f"/stores/{a}/transfers", {"sku": "RK-MAX2-BLK", "from_store": "s0002",

@@ -11,12 +11,19 @@ from sqlalchemy import func, select
 
 from retail.models import AuditLog, Location, Shipment, StockBalance, TransferRequest, User
 from retail.services import transfers
+from tests.factories import on_the_mainland
 from tests.web.factories import csrf_token, password_hash, post, sign_in
 
 
 @pytest.fixture
 def database_url(both_backends) -> str:
     return both_backends
+
+
+@pytest.fixture(autouse=True)
+def b_on_the_mainland(session, world):
+    """Store to store stays on one side of the border: here store B (Traditional Chinese staff) is mainland."""
+    on_the_mainland(session, world["b"])
 
 
 @pytest.fixture
