@@ -316,7 +316,7 @@ def _parse_rows(session: Session, store: Location, table: list[list]) -> tuple[l
     tz, products, seen, now = ZoneInfo(store.timezone), {}, {}, datetime.now(UTC)
     for number, raw in enumerate(table[1:], start=2):
         values = {c: raw[i] if i < len(raw) else None for c, i in positions.items()}
-        row, row_errors = _parse_row(session, number, values, tz, now, products)
+        row, row_errors = parse_row(session, number, values, tz, now, products)
         if row is not None:
             key = (row.kind, row.sku, row.sold_at, row.receipt, tuple(sorted(row.serials)), row.quantity)
             if key in seen:
@@ -330,7 +330,8 @@ def _parse_rows(session: Session, store: Location, table: list[list]) -> tuple[l
     return rows, problems
 
 
-def _parse_row(session, number: int, values: dict, tz, now, products: dict) -> tuple[PosRow | None, list]:
+@query
+def parse_row(session, number: int, values: dict, tz, now, products: dict) -> tuple[PosRow | None, list]:
     """One row of the file, or the reasons it is not one. Every value is read by `retail.parsing`."""
     problems = []
     date_value = values.get("date")

@@ -1,7 +1,7 @@
 """What a store's own system (its POS or ERP) does through the partner API beyond the web forms' verbs:
 push batches of till sales and returns, and read what it needs to reconcile (sales, transfer requests).
 
-A batch is a POS file without the file: each item becomes the POS import's row (`pos_import._parse_row`,
+A batch is a POS file without the file: each item becomes the POS import's row (`pos_import.parse_row`,
 the same bounded parsing and the same row errors), rows repeated inside the batch are refused
 (`duplicate_row`), and every row is posted through `sales.sell` or `returns.record_return`, each in a
 savepoint inside the batch's one transaction, so that every refused row is reported; any refusal and the
@@ -124,7 +124,7 @@ def _read_rows(session: Session, store: Location, items: Sequence[Mapping], kind
         values = {"date": at if at is not None else now, "sku": sku, "quantity": quantity,
                   "serials": " ".join(serials), "unit_price": item.get("unit_price"), "kind": kind,
                   "receipt": item.get("receipt") or None}
-        pos, row_problems = pos_import._parse_row(session, number, values, tz, now, cache)
+        pos, row_problems = pos_import.parse_row(session, number, values, tz, now, cache)
         if pos is not None:
             same = (pos.kind, pos.sku, pos.sold_at, pos.receipt, tuple(sorted(pos.serials)), pos.quantity, sale_id)
             if same in seen:

@@ -2,11 +2,9 @@
 sell-through, forecasts, purchase orders and advance shipment notices (idempotent, also concurrently)."""
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
-import jsonschema_rs
 import pytest
 from sqlalchemy import func, select
 
@@ -29,26 +27,14 @@ from retail.models import (
 )
 from retail.services import purchasing
 from tests.api.factories import api_world, bearer
+from tests.api.factories import conforms as check_document
 from tests.committing import inventory, shipments
 
 API = "/api/v1/brand"
 
 
 def conforms(client, method: str, path: str, response):
-    """Every JSON answer of these tests is checked against the OpenAPI document, as schemathesis checks the
-    answers it provokes: here also with what the fuzzer cannot make (orders, notices, forecasts, sales)."""
-    if response.mimetype not in ("application/json", "application/problem+json"):
-        return response
-    document = client.application.api_doc
-    for template, operations in document["paths"].items():
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, API + path) and method in operations:
-            documented = operations[method]["responses"][str(response.status_code)]
-            schema = documented["content"][response.mimetype]["schema"]
-            jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]},
-                                               validate_formats=True).validate(response.json)
-            return response
-    raise AssertionError(f"{method} {path} is not documented")
+    return check_document(client, method, API + path, response)
 
 
 def get(client, world, path, key="brand", **params):

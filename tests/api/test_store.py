@@ -3,12 +3,10 @@ import's row checks and the till's verbs, all or nothing; the store's stock, del
 transfer requests; every object scoped to the key's store. Both backends (the `app` fixture)."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import date
 
-import jsonschema_rs
 import pytest
 from sqlalchemy import func, select
 
@@ -26,6 +24,7 @@ from retail.models import (
 )
 from retail.services import pos_import
 from tests.api.factories import bearer
+from tests.api.factories import conforms as check_document
 from tests.committing import inventory, shipments
 from tests.factories import on_the_mainland
 
@@ -42,21 +41,7 @@ def get(client, world, path, key="store", **params):
 
 
 def conforms(client, method: str, path: str, response):
-    """Every JSON answer of these tests is checked against the OpenAPI document (what schemathesis checks,
-    here also with the objects the tests make: real sales, returns, deliveries, plans and transfers).
-    jsonschema_rs comes with schemathesis."""
-    if response.mimetype not in ("application/json", "application/problem+json"):
-        return response
-    document = client.application.api_doc
-    for template, operations in document["paths"].items():
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, BASE + path) and method in operations:
-            documented = operations[method]["responses"][str(response.status_code)]
-            schema = documented["content"][response.mimetype]["schema"]
-            jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]},
-                                               validate_formats=True).validate(response.json)
-            return response
-    raise AssertionError(f"{method} {path} is not documented")
+    return check_document(client, method, BASE + path, response)
 
 
 def count(db, model, *where) -> int:

@@ -45,17 +45,22 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def served_db(sqlite_template, tmp_path_factory):
-    """A migrated SQLite file with the shop world; (url, engine, world)."""
+def serve_world(build, sqlite_template, tmp_path_factory):
+    """A migrated SQLite file with the world `build(session)` makes; yields (url, engine, world)."""
     path = tmp_path_factory.mktemp("served") / "served.db"
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
     engine = create_engine(url)
     with Session(engine, expire_on_commit=False) as session:
-        world = shop_world(session)
+        world = build(session)
     yield url, engine, world
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def served_db(sqlite_template, tmp_path_factory):
+    """A migrated SQLite file with the shop world; (url, engine, world)."""
+    yield from serve_world(shop_world, sqlite_template, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retail.models import Location, Movement, PlanDecision, Product, StockBalance, TransferRequest
 from retail.services import dashboard
+from tests.browser.conftest import serve_world
 from tests.web.factories import PASSWORD
 from tests.web.test_dashboard import dashboard_world
 
@@ -23,14 +23,7 @@ DESKTOP = {"width": 1280, "height": 900}
 @pytest.fixture(scope="module")
 def served_db(sqlite_template, tmp_path_factory):
     """This module's world: the shop world with sales, a plan's proposals, the dashboard refreshed."""
-    path = tmp_path_factory.mktemp("served") / "served.db"
-    shutil.copyfile(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    engine = create_engine(url)
-    with Session(engine, expire_on_commit=False) as session:
-        world = dashboard_world(session)
-    yield url, engine, world
-    engine.dispose()
+    yield from serve_world(dashboard_world, sqlite_template, tmp_path_factory)
 
 
 @pytest.fixture
