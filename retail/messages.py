@@ -239,3 +239,29 @@ MESSAGES.update({
 MESSAGES["transfer_across_border"] = N_("%(origin)s and %(destination)s are on two sides of the border between "
                                         "the mainland and Hong Kong: stock cannot go from one to the other store "
                                         "to store. Ask a store on your side.")
+
+# Customer orders, the endless aisle (retail/services/customer_orders.py, docs/customer-orders.md).
+MESSAGES.update({
+    "customer_order_closed": N_("Customer order %(reference)s can no longer be changed this way: it has moved on "
+                                "or was closed by another answer. Nothing was changed."),
+    "customer_order_on_shelf": N_("%(sku)s is on the shelf here (%(available)s available): sell it instead of "
+                                  "ordering it."),
+    "customer_order_too_many": N_("A customer order is for 1 to %(limit)s units, not %(quantity)s."),
+    "customer_order_deposit_above_price": N_("The deposit %(deposit)s is more than the price, %(price)s "
+                                             "%(currency)s."),
+    "customer_order_promise_out_of_range": N_("The promised date %(value)s must lie between %(first)s and "
+                                              "%(last)s."),
+    "customer_order_no_source": N_("No store in %(city)s and not the DC has %(quantity)s of %(sku)s to spare yet: "
+                                   "the order waits. Try again later."),
+    "customer_order_transfer_answered": N_("The transfer for customer order %(reference)s was %(status)s: cancel "
+                                           "the order and order again."),
+})
+FIELDS.update({
+    "Customer order": N_("Customer order"),
+    "deposit": N_("deposit"),
+    "promised_date": N_("promised date"),
+    "customer_ref": N_("customer reference"),
+    "contact": N_("customer contact"),
+    "address": N_("delivery address"),
+    "fulfilment": N_("pickup or delivery"),
+})
