@@ -5,12 +5,24 @@ lines with their explanation, allocations of short DC stock, purchase proposals 
 same-city transfers), once per forecast run and week: a re-run returns the stored run.
 An order exists only when a person submits suggestions; each transition is a verb here,
 audited, and shipping goes through retail.services.ledger.ship (the ledger's one path).
+
+The plan follows the range in force on its week (`services/ranging.approved_in_force`): sellable lines only
+for `stock` cells; a `show` cell gets one demo unit (a suggested line marked `demo_unit`, or a `display`
+range line when a unit is already on hand) and no sellable stock; a `none` cell gets nothing. The sellable
+stock of `show` and `none` cells goes first where it sells in the same city (the transfer proposals, as for
+an end-of-life SKU), the rest back to the DC (`return` range lines); demo units at end of life (or of a
+`none` cell) are proposed for a markdown. The DC buys for the stores' replenishment plus the pooled demand of
+the `show` cells, at the conversion rate of customers who wait. Without any approved range the plan is
+exactly what it was before ranging.
+
+The policy's parameter (`hold_per_kcny`) is the latest calibration to a planner's target
+(`PolicyCalibration`: brand, then tier, then network), else `HOLD_PER_KCNY`; the run's `config` says which.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -25,8 +37,10 @@ from retail.models import (
     Allocation,
     Location,
     OrderStatus,
+    PolicyCalibration,
     Product,
     PurchaseProposal,
+    RangeLine,
     ReplenishmentOrder,
     ReplenishmentOrderLine,
     ReplenishmentRun,
@@ -38,7 +52,7 @@ from retail.models import (
     User,
     utcnow,
 )
-from retail.services import access, audit, forecasts, ledger, purchasing, settlement
+from retail.services import access, audit, forecasts, ledger, purchasing, ranging, settlement
 from retail.services.verbs import NETWORK, STORE, job, query, verb
 
 BATCH = 5000
@@ -64,8 +78,9 @@ class OrderStateConflict(errors.DomainError):
 
 def _positions(session: Session, stores: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     b = StockBalance.__table__.c
-    bal = pd.DataFrame(session.execute(select(b.location_id, b.product_id, b.on_hand, b.in_transit, b.reserved)).all(),
-                       columns=["location_id", "product_id", "on_hand", "in_transit", "reserved"])
+    bal = pd.DataFrame(session.execute(select(b.location_id, b.product_id, b.on_hand, b.in_transit, b.reserved,
+                                              b.demo)).all(),
+                       columns=["location_id", "product_id", "on_hand", "in_transit", "reserved", "demo"])
     o, ln = ReplenishmentOrder.__table__, ReplenishmentOrderLine.__table__
     open_rows = session.execute(select(o.c.location_id, ln.c.product_id, ln.c.quantity)
                                 .join(ln, ln.c.order_id == o.c.id)
@@ -78,11 +93,161 @@ def _positions(session: Session, stores: pd.DataFrame, products: pd.DataFrame) -
     return pos
 
 
+@query
+def calibrations_in_use(session: Session) -> list[PolicyCalibration]:
+    """The latest calibration of each scope and key (network; each tier; each brand)."""
+    rows = session.execute(select(PolicyCalibration).order_by(PolicyCalibration.created_at.desc(),
+                                                              PolicyCalibration.id.desc())).scalars().all()
+    seen, out = set(), []
+    for row in rows:
+        if (row.scope, row.scope_key) not in seen and row.parameter == "hold_per_kcny":
+            seen.add((row.scope, row.scope_key))
+            out.append(row)
+    return out
+
+
+def _hold_by_cell(pairs: pd.DataFrame, calibrations: list[PolicyCalibration], stores: pd.DataFrame,
+                  products: pd.DataFrame) -> np.ndarray:
+    """hold_per_kcny of each (store, sku): the brand's calibration, else the tier's, else the network's, else
+    HOLD_PER_KCNY."""
+    network = next((c.value for c in calibrations if c.scope == "network"), HOLD_PER_KCNY)
+    value = np.full(len(pairs), float(network))
+    tier = {c.scope_key: c.value for c in calibrations if c.scope == "tier"}
+    if tier:
+        found = pairs["store"].map(stores.set_index("store")["tier"]).astype(str).map(tier).to_numpy(dtype=float)
+        value = np.where(np.isnan(found), value, found)
+    brand = {c.scope_key: c.value for c in calibrations if c.scope == "brand"}
+    if brand:
+        found = pairs["sku"].map(products.set_index("sku")["brand"]).map(brand).to_numpy(dtype=float)
+        value = np.where(np.isnan(found), value, found)
+    return value
+
+
+def _plan_lines(frame, store_pos, *, as_of, products, stores, config, calibrations) -> pd.DataFrame:
+    """policy.plan_orders, once per calibrated value of hold_per_kcny (one call without calibrations by scope)."""
+    if config.hold_per_kcny is None or not any(c.scope != "network" for c in calibrations):
+        return policy.plan_orders(frame, store_pos, as_of=as_of, products=products, stores=stores, config=config)
+    pairs = pd.concat([frame[["store", "sku"]], store_pos[["store", "sku"]]]).drop_duplicates()
+    pairs["hold"] = _hold_by_cell(pairs, calibrations, stores, products)
+    parts = []
+    for hold, group in pairs.groupby("hold"):
+        keys = pd.MultiIndex.from_frame(group[["store", "sku"]])
+        part_fc = frame[pd.MultiIndex.from_frame(frame[["store", "sku"]]).isin(keys)]
+        part_fc.attrs = frame.attrs
+        part_pos = store_pos[pd.MultiIndex.from_frame(store_pos[["store", "sku"]]).isin(keys)]
+        parts.append(policy.plan_orders(part_fc, part_pos, as_of=as_of, products=products, stores=stores,
+                                        config=replace(config, hold_per_kcny=float(hold))))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _range_frame(session: Session, as_of: date, stores: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """store, sku, decision of the cells with an approved decision in force on `as_of`."""
+    ranges = ranging.approved_in_force(session, day=as_of)
+    ranges["store"] = ranges["location_id"].map(stores.set_index("location_id")["store"])
+    ranges["sku"] = ranges["product_id"].map(products.set_index("product_id")["sku"])
+    return ranges.dropna(subset=["store", "sku"])[["store", "sku", "decision"]]
+
+
+def follow_range(lines: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
+    """No sellable stock for `show` and `none` cells: nothing ordered, nothing kept (their units may go where
+    they sell, like an end-of-life SKU's), reason `range_show` / `range_none`. A `show` cell without a demo unit
+    keeps one unit of its stock (`display_min` 1, it goes on display)."""
+    if not len(ranges):
+        return lines
+    decision = lines.merge(ranges, on=["store", "sku"], how="left")["decision"].fillna("stock").to_numpy()
+    off = decision != "stock"
+    out = lines.copy()
+    keep_one = (decision == "show") & (out["demo"].to_numpy() == 0) & (out["on_hand"].to_numpy() > 0) \
+        if "demo" in out.columns else np.zeros(len(out), bool)
+    out.loc[off, ["order_units", "order_up_to", "need", "rounding", "capacity_cut", "presence"]] = 0
+    out.loc[off, "display_min"] = 0
+    out.loc[keep_one, "display_min"] = 1
+    out.loc[off, "reason"] = np.where(decision[off] == "show", "range_show", "range_none")
+    return out
+
+
+def range_proposals(lines: pd.DataFrame, ranges: pd.DataFrame, transfers: pd.DataFrame, *, as_of: date,
+                    products: pd.DataFrame, stores: pd.DataFrame, markdown: dict, no_new_demo_weeks: int,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(demo unit lines to ship: store, sku, units; range lines: store, sku, kind, units, reason, detail).
+
+    `lines` carries the positions (on_hand, in_transit, open_orders, reserved) and `demo` of every store x SKU
+    with a forecast or stock. A `show` cell with nothing on display, on hand or on the way gets one demo unit
+    from the DC (not when the SKU ends within `no_new_demo_weeks`); with a unit on hand, that unit goes on
+    display. The sellable units of `show` and `none` cells not proposed for a transfer go back to the DC. A
+    demo unit whose SKU ends within `markdown["weeks"]`, or of a `none` cell, is marked down."""
+    cells = lines.merge(ranges, on=["store", "sku"], how="outer")
+    for col in ("on_hand", "in_transit", "open_orders", "reserved", "demo"):
+        cells[col] = cells[col].fillna(0).astype(np.int64) if col in cells.columns else 0
+    cells["decision"] = cells["decision"].fillna("stock")
+    out_units = transfers.groupby(["from_store", "sku"])["units"].sum() if len(transfers) else pd.Series(dtype=float)
+    cells["moved_out"] = pd.MultiIndex.from_frame(cells[["store", "sku"]]).map(out_units).fillna(0).to_numpy(
+        dtype=np.int64) if len(out_units) else 0
+    prods = products.set_index("sku")
+    eol = pd.to_datetime(cells["sku"].map(prods["eol_date"]))
+    monday = pd.Timestamp(as_of)
+    ending_soon = (eol.notna() & (eol <= monday + pd.Timedelta(weeks=no_new_demo_weeks))).to_numpy()
+    show, none = (cells["decision"] == "show").to_numpy(), (cells["decision"] == "none").to_numpy()
+    on_hand, demo = cells["on_hand"].to_numpy(), cells["demo"].to_numpy()
+    coming = cells["in_transit"].to_numpy() + cells["open_orders"].to_numpy()
+    ship = show & (demo == 0) & (on_hand == 0) & (coming == 0) & ~ending_soon
+    display = show & (demo == 0) & (on_hand > 0)
+    sellable = np.maximum(on_hand - cells["reserved"].to_numpy() - display.astype(np.int64)
+                          - cells["moved_out"].to_numpy(), 0)
+    give_back = (show | none) & (sellable > 0)
+    mark_weeks = int(markdown.get("weeks", 4))
+    marked = (demo > 0) & ((eol.notna() & (eol <= monday + pd.Timedelta(weeks=mark_weeks))).to_numpy() | none)
+    demo_lines = cells.loc[ship, ["store", "sku"]].assign(units=1)
+    currency = cells["store"].map(stores.set_index("store")["currency"]) if "currency" in stores.columns \
+        else pd.Series("CNY", index=cells.index)
+    share = float(markdown.get("share", 0.3))
+    rows = []
+    for kind, mask, units, reason in (
+            ("display", display, np.ones(len(cells), np.int64), np.full(len(cells), "range_show", dtype=object)),
+            ("return", give_back, sellable, np.where(show, "range_show", "range_none").astype(object)),
+            ("markdown", marked, demo, np.where(none & ~ending_soon, "range_none", "demo_end_of_life").astype(object))):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        part = cells.iloc[idx][["store", "sku"]].copy()
+        part["kind"], part["units"], part["reason"] = kind, units[idx], reason[idx]
+        if kind == "markdown":
+            hk = (currency.iloc[idx] == "HKD").to_numpy()
+            price = np.where(hk, part["sku"].map(prods["list_price_hkd"]).to_numpy(dtype=float)
+                             if "list_price_hkd" in prods else np.nan,
+                             part["sku"].map(prods["list_price"]).to_numpy(dtype=float))
+            part["detail"] = [{"share": share, "list_price": round(float(p), 2),
+                               "price": round(float(p) * (1 - share), 2), "currency": c,
+                               "eol_date": str(e.date()) if pd.notna(e) else None}
+                              for p, c, e in zip(price, currency.iloc[idx], eol.iloc[idx], strict=True)]
+        else:
+            part["detail"] = [{"on_hand": int(h), "demo": int(d), "transfers_out": int(m)} for h, d, m in zip(
+                on_hand[idx], demo[idx], cells["moved_out"].to_numpy()[idx], strict=True)]
+        rows.append(part)
+    columns = ["store", "sku", "kind", "units", "reason", "detail"]
+    found = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    return demo_lines.reset_index(drop=True), found[columns]
+
+
+def pooled_forecast(frame: pd.DataFrame, ranges: pd.DataFrame, conversion: pd.Series) -> pd.DataFrame:
+    """The demand the DC serves: the forecast of `stock` cells (the stores' replenishment), `show` cells' forecast
+    times the share of customers who wait (`conversion`, by store), nothing for `none` cells."""
+    if not len(ranges):
+        return frame
+    decision = frame[["store", "sku"]].merge(ranges, on=["store", "sku"], how="left")["decision"].fillna("stock")
+    decision = decision.to_numpy()
+    scale = np.where(decision == "show", frame["store"].map(conversion).fillna(0.6).to_numpy(dtype=float), 1.0)
+    out = frame[decision != "none"].copy()
+    out["mean"] = (frame["mean"].to_numpy(dtype=float) * scale)[decision != "none"]
+    out.attrs = frame.attrs
+    return out
+
+
 @job
 def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | None = None,
          config: policy.PolicyConfig | None = None, actor_id: int | None = None,
          progress=None) -> ReplenishmentRun:
-    """Plan one week from a forecast run (default: the latest) and the current balances."""
+    """Plan one week from a forecast run (default: the latest), the current balances and the range in force."""
     step = progress or (lambda label: None)
     run_fc = forecasts.latest_run(session) if forecast_run_id is None else session.get(
         forecasts.ForecastRun, forecast_run_id)
@@ -96,7 +261,9 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
             session.commit()
         return existing
     began = time.perf_counter()
-    config = config or policy.PolicyConfig(hold_per_kcny=HOLD_PER_KCNY)
+    calibrations = calibrations_in_use(session) if config is None else []
+    network_cal = next((c for c in calibrations if c.scope == "network"), None)
+    config = config or policy.PolicyConfig(hold_per_kcny=network_cal.value if network_cal else HOLD_PER_KCNY)
     products, stores = forecasts.master_frames(session)
     step("read forecast")
     frame = forecasts.forecast_frame(session, run_id=run_fc.id)
@@ -104,14 +271,29 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
     pos = _positions(session, stores, products)
     store_pos = pos[pos["store"].notna()]
     dc_pos = pos[pos["store"].isna()]
+    ranges = _range_frame(session, as_of, stores, products)
     step("order lines")
-    lines = policy.plan_orders(frame, store_pos.drop(columns=["location_id", "product_id"]),
-                               as_of=pd.Timestamp(as_of), products=products, stores=stores, config=config)
+    lines = _plan_lines(frame, store_pos.drop(columns=["location_id", "product_id", "demo"]),
+                        as_of=pd.Timestamp(as_of), products=products, stores=stores, config=config,
+                        calibrations=calibrations)
+    if len(ranges):
+        lines = lines.merge(store_pos[["store", "sku", "demo"]], on=["store", "sku"], how="left")
+        lines["demo"] = lines["demo"].fillna(0).astype(np.int64)
+        lines = follow_range(lines, ranges)
     step("transfers")
     left = run_fc.horizon - (as_of - run_fc.start_week).days // 7
     horizon = cover_demand(frame, as_of=pd.Timestamp(as_of), cover_weeks=max(1, min(config.shelf_weeks, left)))
     transfers = policy.propose_transfers(lines, horizon, stores=stores, products=products)
     lines = policy.apply_transfers(lines, transfers)
+    demo_lines = pd.DataFrame(columns=["store", "sku", "units"])
+    range_lines = pd.DataFrame(columns=["store", "sku", "kind", "units", "reason", "detail"])
+    conf = ranging.settings(session) if len(ranges) else None
+    if len(ranges):
+        prices = products.assign(list_price_hkd=products["product_id"].map(_hkd_prices(session)))
+        currency = stores.assign(currency=stores["market"].map({"HK": "HKD"}).fillna("CNY"))
+        demo_lines, range_lines = range_proposals(
+            lines, ranges, transfers, as_of=as_of, products=prices, stores=currency,
+            markdown=conf.values["markdown"], no_new_demo_weeks=conf.maths().eol_weeks)
     step("allocation")
     st = stores.set_index("store")
     lines["dc"] = lines["store"].map(st["dc"])
@@ -120,18 +302,32 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
         dc_pos["product_id"].map(products.set_index("product_id")["sku"])),
         "units": (dc_pos["on_hand"] - dc_pos["reserved"]).clip(lower=0)})
     wanted = lines[lines["order_units"] > 0].rename(columns={"order_units": "units"})
+    if len(demo_lines):
+        # A demo unit ranks like a unit that sells for sure: the display comes first.
+        wanted = pd.concat([wanted, demo_lines.assign(dc=demo_lines["store"].map(st["dc"]), forecast_cover=1.0,
+                                                      cover_phi=0.0, position=0, service_level=0.95)],
+                           ignore_index=True)
     alloc = policy.allocate(wanted, dc_stock)
     step("purchases")
     dc_position = dc_stock.rename(columns={"units": "on_hand"}).assign(on_order=0, committed=0)
     dc_position = dc_position.merge(alloc.groupby(["dc", "sku"], as_index=False)["allocated"].sum()
                                     .rename(columns={"allocated": "committed_now"}), on=["dc", "sku"], how="left")
     dc_position["committed"] = dc_position["committed_now"].fillna(0)
-    purchases = policy.purchase_proposals(frame, dc_position.drop(columns="committed_now"), as_of=pd.Timestamp(as_of),
-                                          products=products, store_dc=st["dc"])
+    demand = frame
+    if len(ranges):
+        conversion = pd.Series(conf.maths().conversion_of(stores["market"], stores["tier"]), index=stores["store"])
+        demand = pooled_forecast(frame, ranges, conversion)
+    purchases = policy.purchase_proposals(demand, dc_position.drop(columns="committed_now"),
+                                          as_of=pd.Timestamp(as_of), products=products, store_dc=st["dc"])
     step("store")
+    cal_used = {"hold_per_kcny": config.hold_per_kcny, "target": network_cal.target if network_cal else None,
+                "calibration_id": network_cal.id if network_cal else None,
+                "calibrations": [{"id": c.id, "scope": c.scope, "key": c.scope_key, "target": c.target,
+                                  "value": c.value} for c in calibrations]}
     run = ReplenishmentRun(forecast_run_id=run_fc.id, as_of=as_of, created_by=actor_id,
                            config={"service_level": config.service.default, "review_weeks": config.review_weeks,
-                                   "lead_weeks": config.lead_weeks, "shelf_weeks": config.shelf_weeks})
+                                   "lead_weeks": config.lead_weeks, "shelf_weeks": config.shelf_weeks, **cal_used,
+                                   "ranged_cells": int(len(ranges))})
     session.add(run)
     session.flush()
     sid, pid = st["location_id"], products.set_index("sku")["product_id"]
@@ -143,8 +339,18 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
              "quantity": int(r["order_units"]), "text": texts[i][:600],
              "explanation": {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if k in keep}}
             for i, r in enumerate(ordered.to_dict("records"))]
+    rows += [{"run_id": run.id, "location_id": int(sid[r["store"]]), "product_id": int(pid[r["sku"]]),
+              "quantity": int(r["units"]), "text": DEMO_TEXT,
+              "explanation": {"reason": "demo_unit", "range": "show", "order_units": int(r["units"])}}
+             for r in demo_lines.to_dict("records")]
     for lo in range(0, len(rows), BATCH):
         session.execute(insert(SuggestedLine), rows[lo:lo + BATCH])
+    if len(range_lines):
+        extra = [{"run_id": run.id, "location_id": int(sid[r["store"]]), "product_id": int(pid[r["sku"]]),
+                  "kind": r["kind"], "quantity": int(r["units"]), "reason": r["reason"], "detail": r["detail"]}
+                 for r in range_lines.to_dict("records")]
+        for lo in range(0, len(extra), BATCH):
+            session.execute(insert(RangeLine), extra[lo:lo + BATCH])
     short = alloc[alloc["short"] > 0]
     if len(short):
         session.execute(insert(Allocation), [
@@ -169,13 +375,31 @@ def plan(session: Session, *, as_of: date | None = None, forecast_run_id: int | 
             for r in transfers.to_dict("records")])
     purchasing.orders_from_plan(session, run_id=run.id)  # the proposals, addressed to each brand
     run.lines = len(rows)
-    run.units = int(ordered["order_units"].sum())
+    run.units = int(ordered["order_units"].sum()) + int(demo_lines["units"].sum() if len(demo_lines) else 0)
     run.seconds = round(time.perf_counter() - began, 2)
     audit.record(session, actor_id=actor_id, action="replenishment.plan", entity="replenishment_run",
                  entity_id=run.id, detail={"as_of": str(as_of), "lines": run.lines, "units": run.units,
-                                           "transfers": len(transfers), "purchases": len(buy)})
+                                           "transfers": len(transfers), "purchases": len(buy),
+                                           "demo_units": len(demo_lines), "range_lines": len(range_lines),
+                                           "hold_per_kcny": config.hold_per_kcny})
     session.commit()
     return run
+
+
+DEMO_TEXT = "Demo unit: the store shows this model and sells it to order (range: show)."
+
+
+def _hkd_prices(session: Session) -> pd.Series:
+    return pd.Series(dict(session.execute(select(Product.id, Product.list_price_hkd)).all()), dtype=float)
+
+
+@query
+def range_lines(session: Session, *, run_id: int, store_id: int | None = None) -> list[RangeLine]:
+    """The range lines of a run (display, return, markdown), of one store when given."""
+    q = select(RangeLine).where(RangeLine.run_id == run_id)
+    if store_id is not None:
+        q = q.where(RangeLine.location_id == store_id)
+    return list(session.execute(q.order_by(RangeLine.location_id, RangeLine.product_id, RangeLine.kind)).scalars())
 
 
 @verb(STORE)
@@ -321,6 +545,8 @@ def suggestion_count(session: Session, *, run_id: int) -> int:
 def line_reasons(line: SuggestedLine) -> list[tuple[str, dict]]:
     """Why the plan suggests this line, as the policy's codes and numbers (`policy.reasons`); the pages
     word them in the reader's language (`retail/web/explanations.py`)."""
+    if line.explanation and line.explanation.get("reason") == "demo_unit":
+        return [("demo_unit", {})]
     return policy.reasons(line.explanation) if line.explanation else []
 
 
