@@ -1,0 +1,155 @@
+"""Concurrent answers to one customer order, from two connections at the same moment (threads): a hand-over
+racing a cancellation, two hand-overs, two ships; exactly one acts, and the ledger agrees afterwards. On
+PostgreSQL (the second UPDATE waits for the first commit) and SQLite (writers queue on BEGIN IMMEDIATE); a
+naive read-then-write of the state is the negative control."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, timedelta
+from functools import partial
+
+import pytest
+from sqlalchemy import func, select, update
+
+from retail import errors
+from retail.db import new_session
+from retail.models import CustomerOrder, CustomerOrderEvent, Movement, StockBalance, User
+from retail.services import customer_orders as co
+from retail.services import sales
+from tests.committing import inventory
+from tests.customer_orders.world import build
+
+ROUNDS = 6
+BOTH = [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
+
+
+def _race(engine, first, second) -> list[str]:
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def run(i, act):
+        with new_session(engine) as s:
+            barrier.wait()
+            try:
+                if isinstance(act, partial):
+                    kwargs = dict(act.keywords)
+                    act.func(s, s.get(User, kwargs.pop("actor_id")), **kwargs)
+                else:
+                    act(s)
+                results[i] = "ok"
+            except errors.DomainError as refused:
+                s.rollback()
+                results[i] = refused.code
+
+    threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def ids(engine):
+    with new_session(engine) as s:
+        world = build(s)
+        inventory.receive_purchase(s, location_id=world["c"].id, sku="RK-CASE", quantity=ROUNDS * 3 + 1,
+                                   reference="PO-CASES")
+        return {k: v.id for k, v in world.items()}
+
+
+def _arrived_order(engine, ids) -> int:
+    """An order of one case at A, sourced from C, shipped and arrived (held at A)."""
+    with new_session(engine) as s:
+        staff, staff_c = s.get(User, ids["staff"]), s.get(User, ids["staff_c"])
+        order = co.place(s, staff, store_id=ids["a"], sku="RK-CASE", quantity=1, deposit="50",
+                         promised_date=date.today() + timedelta(days=2), customer_ref="RACE")
+        assert order.source_location_id == ids["c"]
+        co.ship(s, staff_c, store_id=ids["c"], order_id=order.id)
+        co.arrive(s, staff, store_id=ids["a"], order_id=order.id)
+        return order.id
+
+
+def _ledger_agrees(engine, ids) -> dict:
+    with new_session(engine) as s:
+        out = {}
+        for store in ("a", "c"):
+            row = s.get(StockBalance, (ids[store], ids["case"]))
+            moved = s.execute(select(func.coalesce(func.sum(Movement.quantity), 0)).where(
+                Movement.location_id == ids[store], Movement.product_id == ids["case"])).scalar_one()
+            assert row.on_hand == moved and row.reserved == 0 and row.in_transit == 0
+            out[store] = row.on_hand
+        handed = s.execute(select(func.count()).select_from(CustomerOrder).where(
+            CustomerOrder.state == "handed_over")).scalar_one()
+        sold = s.execute(select(func.coalesce(func.sum(-Movement.quantity), 0)).where(
+            Movement.kind == "sale", Movement.reference.like("CO-%"))).scalar_one()
+        assert sold == handed
+        out["handed"] = handed
+        return out
+
+
+@pytest.mark.parametrize("database_url", BOTH, indirect=True)
+def test_hand_over_racing_a_cancellation_exactly_one_wins(engine, ids):
+    outcomes_seen = set()
+    for _ in range(ROUNDS):
+        order_id = _arrived_order(engine, ids)
+        outcomes = _race(engine,
+                         partial(co.hand_over, store_id=ids["a"], order_id=order_id, actor_id=ids["staff"]),
+                         partial(co.cancel, store_id=ids["a"], order_id=order_id, actor_id=ids["staff"]))
+        assert sorted(outcomes) == ["customer_order_closed", "ok"], outcomes
+        outcomes_seen.add(tuple(outcomes))
+        with new_session(engine) as s:
+            order = s.get(CustomerOrder, order_id)
+            events = list(s.execute(select(CustomerOrderEvent.to_state).where(
+                CustomerOrderEvent.order_id == order_id).order_by(CustomerOrderEvent.id)).scalars())
+            winner = "handed_over" if outcomes[0] == "ok" else "cancelled"
+            assert order.state == winner and events[-1] == winner and events.count(winner) == 1
+            assert (order.sale_movement_id is not None) == (winner == "handed_over")
+            assert (order.refund is not None) == (winner == "cancelled")
+            if winner == "cancelled":  # the unit went back to sellable stock: a walk-in buys it
+                sales.sell(s, s.get(User, ids["staff"]), store_id=ids["a"], sku="RK-CASE")
+    assert len(outcomes_seen) >= 1
+    figures = _ledger_agrees(engine, ids)
+    assert figures["a"] == 0
+    assert figures["c"] == ROUNDS * 3 + 1 - ROUNDS
+
+
+@pytest.mark.parametrize("database_url", BOTH, indirect=True)
+def test_doubled_transitions_act_once(engine, ids):
+    for _ in range(ROUNDS // 2):
+        order_id = _arrived_order(engine, ids)
+        hand = partial(co.hand_over, store_id=ids["a"], order_id=order_id, actor_id=ids["staff"])
+        assert _race(engine, hand, hand) == ["ok", "ok"]  # the second finds it done and returns it
+    for _ in range(ROUNDS // 2):
+        with new_session(engine) as s:
+            order = co.place(s, s.get(User, ids["staff"]), store_id=ids["a"], sku="RK-CASE",
+                             promised_date=date.today(), customer_ref="TWICE")
+            order_id = order.id
+        ship = partial(co.ship, store_id=ids["c"], order_id=order_id, actor_id=ids["staff_c"])
+        assert _race(engine, ship, ship) == ["ok", "ok"]
+        with new_session(engine) as s:
+            assert s.execute(select(func.count()).select_from(Movement).where(
+                Movement.kind == "transfer_out", Movement.location_id == ids["c"],
+                Movement.reference == f"TR-{s.get(CustomerOrder, order_id).transfer_id}")).scalar_one() == 1
+            assert s.execute(select(func.count()).select_from(CustomerOrderEvent).where(
+                CustomerOrderEvent.order_id == order_id, CustomerOrderEvent.to_state == "shipped")).scalar_one() == 1
+            co.arrive(s, s.get(User, ids["staff"]), store_id=ids["a"], order_id=order_id)
+            co.hand_over(s, s.get(User, ids["staff"]), store_id=ids["a"], order_id=order_id)
+    figures = _ledger_agrees(engine, ids)
+    assert figures["handed"] == 2 * (ROUNDS // 2) and figures["a"] == 0
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_negative_control_a_state_read_then_unconditional_write_lets_both_win(engine, ids):
+    order_id = _arrived_order(engine, ids)
+
+    def naive(state):
+        def act(s):
+            if s.get(CustomerOrder, order_id).state != "arrived":
+                raise co.CustomerOrderClosed(reference=order_id, state="?", verb="?")
+            time.sleep(0.05)
+            s.execute(update(CustomerOrder).where(CustomerOrder.id == order_id).values(state=state))
+            s.commit()
+        return act
+
+    assert _race(engine, naive("handed_over"), naive("cancelled")) == ["ok", "ok"]
