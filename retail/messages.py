@@ -265,3 +265,22 @@ FIELDS.update({
     "address": N_("delivery address"),
     "fulfilment": N_("pickup or delivery"),
 })
+
+# Ranges (issue 17; services/ranging.py): why a range change is proposed (reason codes of forecasting.ranging, with
+# the cell's weekly demand and each option's contribution a week), and the refusals of ranging and calibration.
+MESSAGES.update({
+    "range_fast_mover": N_("Sells about %(weekly)s a week: stock on the shelf earns %(stock)s a week, a demo unit "
+                           "sold to order %(show)s."),
+    "range_sells_to_order": N_("Sells about %(weekly)s a week: a demo unit sold to order earns %(show)s a week, "
+                               "stock on the shelf %(stock)s."),
+    "range_low_demand": N_("Sells about %(weekly)s a week: neither stock (%(stock)s a week) nor a demo unit "
+                           "(%(show)s) pays for itself here."),
+    "range_end_of_life": N_("The model reaches the end of its life soon: no new stock and no new demo unit."),
+    "range_launch_seeding": N_("A new launch: shown where it can sell (about %(weekly)s a week expected)."),
+    "range_brand_requirement": N_("The brand asks stores of this city tier to display a minimum number of its "
+                                  "models."),
+    "range_display_capacity": N_("The store's display slots are full: models worth more take them (this one "
+                                 "earns %(show)s a week shown)."),
+    "range_setting_invalid": N_("The range setting %(key)s is not valid: %(reason)s."),
+    "calibration_unavailable": N_("The calibration cannot run: %(reason)s."),
+})

@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     from retail.cli.emails import emails
     from retail.cli.forecast import forecast
     from retail.cli.housekeeping import housekeeping
+    from retail.cli.ranging import ranging_group
     from retail.cli.replenish import replenish
     from retail.cli.settlement import settlement_group
 
@@ -22,5 +23,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(emails)
     app.cli.add_command(forecast)
     app.cli.add_command(housekeeping)
+    app.cli.add_command(ranging_group)
     app.cli.add_command(replenish)
     app.cli.add_command(settlement_group)

@@ -1,4 +1,5 @@
-"""`flask --app wsgi replenish plan`: suggestions from the latest forecast run (safe to re-run)."""
+"""`flask --app wsgi replenish plan`: suggestions from the latest forecast run (safe to re-run), with the policy's
+parameter calibrated to a planner's target (`replenish calibrate --target 0.96 [--by tier|brand]`)."""
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -8,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
+from retail import errors
 from retail.cli.weeks import parse_week
 from retail.db import new_session
 from retail.services import replenishment, weekly_digest
@@ -45,4 +47,44 @@ def plan(as_of, forecast_run, week):
         bar.update(bar.total - bar.n)
     click.echo(f"replenishment run {run.id} for {run.as_of}: {run.lines} suggested lines, {run.units} units, "
                f"{run.seconds} s")
+    click.echo(policy_line(run.config or {}))
+
+
+def policy_line(config: dict) -> str:
+    """Which target and parameter the plan used."""
+    hold = config.get("hold_per_kcny")
+    target = config.get("target")
+    others = [c for c in config.get("calibrations", []) if c.get("scope") != "network"]
+    text = (f"policy: hold_per_kcny {hold} calibrated to demand served >= {target:.1%} (calibration "
+            f"{config.get('calibration_id')})" if target is not None else
+            f"policy: hold_per_kcny {hold} (no calibration stored: the default)")
+    if others:
+        text += "; by " + ", ".join(f"{c['scope']} {c['key']}: {c['value']} for {c['target']:.1%}" for c in others)
+    if config.get("ranged_cells"):
+        text += f"; {config['ranged_cells']} cells follow an approved range"
+    return text
+
+
+@replenish.command(help="Calibrate the policy's parameter to a target of demand served, by simulation on the "
+                        "network's last year; the next plan uses it.")
+@click.option("--target", type=click.FloatRange(0.5, 0.999), required=True, help="demand served, e.g. 0.96")
+@click.option("--by", type=click.Choice(["tier", "brand"]), default=None, help="one parameter per tier or brand "
+                                                                                 "(default: one for the network)")
+@click.option("--weeks", type=click.IntRange(13, 156), default=52, show_default=True, help="weeks of history")
+@with_appcontext
+def calibrate(target, by, weeks):
+    with new_session(current_app.extensions["engine"]) as session, tqdm(total=3, desc="calibrate",
+                                                                         disable=None) as bar:
+        def step(label):
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+        try:
+            rows = replenishment.calibrate(session, target=target, by=by, weeks=weeks, progress=step)
+        except errors.DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+        bar.update(bar.total - bar.n)
+        for row in rows:
+            click.echo(f"calibration {row.id}: {row.scope} {row.scope_key or ''} hold_per_kcny {row.value:.6g} "
+                       f"serves {row.achieved:.1%} of demand (target {row.target:.1%})".replace("  ", " "))
 

@@ -319,9 +319,9 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     written = 0
     for lo in range(0, len(rows), BATCH):
-        result = session.execute(insert(StoreRange.__table__).values(rows[lo:lo + BATCH]).on_conflict_do_nothing(
-            index_elements=["location_id", "product_id", "week"]))
-        written += max(result.rowcount or 0, 0)
+        table = StoreRange.__table__
+        written += len(session.execute(insert(table).values(rows[lo:lo + BATCH]).on_conflict_do_nothing(
+            index_elements=["location_id", "product_id", "week"]).returning(table.c.id)).all())
     summary = Proposal(week=week, forecast_run_id=run.id, cells=len(decided), changed=len(changed), written=written,
                        superseded=superseded,
                        by_decision={k: int(v) for k, v in changed["decision"].value_counts().items()},

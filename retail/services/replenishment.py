@@ -578,3 +578,110 @@ def suggested_order(session: Session, *, store_id: int) -> SuggestedOrder | None
                                        .where(ReplenishmentOrderLine.order_id == order.id)).all())
     return SuggestedOrder(run, [(line, product, ordered.get(product.id, 0) if order else None)
                                 for line, product in rows], order)
+
+
+# --- targets, not constants: the policy's parameter calibrated to a planner's target ----------------------
+
+CALIBRATION_SCOPES = {None: "network", "network": "network", "tier": "tier", "brand": "brand"}
+
+
+class CalibrationUnavailable(errors.DomainError):
+    code = "calibration_unavailable"
+    message = "Calibration cannot run: {reason}."
+
+
+@job
+def record_calibration(session: Session, *, target: float, value: float, achieved: float, scope: str = "network",
+                       scope_key: str = "", policy_name: str = "ours", detail: dict | None = None,
+                       actor_id: int | None = None) -> PolicyCalibration:
+    """Store one calibration (the parameter found for a target), audited; the next plan uses it."""
+    if scope not in ("network", "tier", "brand"):
+        raise errors.InvalidValue(field="scope", value=str(scope)[:20])
+    for name, number, low, high in (("target", target, 0.5, 0.999), ("value", value, 1e-6, 1.0),
+                                    ("achieved", achieved, 0.0, 1.0)):
+        if isinstance(number, bool) or not isinstance(number, int | float) or not low <= float(number) <= high:
+            raise errors.InvalidValue(field=name, value=str(number)[:20])
+    row = PolicyCalibration(target=float(target), scope=scope, scope_key=str(scope_key)[:40], value=float(value),
+                            achieved=float(achieved), policy=policy_name[:16], detail=detail, created_by=actor_id)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor_id=actor_id, action="policy.calibrated", entity="policy_calibration",
+                 entity_id=row.id, detail={"target": row.target, "scope": scope, "key": row.scope_key,
+                                           "hold_per_kcny": row.value, "achieved": row.achieved})
+    session.commit()
+    return row
+
+
+def _calibration_rows(result, by: str | None) -> list[dict]:
+    """forecasting.calibration.calibrate's answer as rows {scope_key, value, achieved, detail}: a frame (one row
+    per group), a mapping of group -> result, or one result (an object or mapping with the parameter and the
+    demand served)."""
+    def one(key, item) -> dict:
+        get = item.get if isinstance(item, Mapping) else (lambda k, d=None: getattr(item, k, d))
+        value = get("hold_per_kcny", None)
+        if value is None:
+            value = get("value", get("parameter", None))
+        achieved = get("demand_served", get("achieved", None))
+        if value is None or achieved is None:
+            raise CalibrationUnavailable(reason=f"the calibration returned no parameter for {key or 'the network'}")
+        extra = {k: (float(v) if isinstance(v, int | float | np.floating) else str(v))
+                 for k, v in (item.items() if isinstance(item, Mapping) else vars(item).items())
+                 if k not in ("hold_per_kcny", "value", "demand_served", "achieved")} \
+            if isinstance(item, Mapping) or hasattr(item, "__dict__") else {}
+        return {"scope_key": "" if key is None else str(key), "value": float(value), "achieved": float(achieved),
+                "detail": extra}
+
+    if isinstance(result, pd.DataFrame):
+        key_col = next((c for c in ("group", by, "key", "scope_key") if c and c in result.columns), None)
+        return [one(r.get(key_col) if key_col else None, r) for r in result.to_dict("records")]
+    if isinstance(result, Mapping) and by and not any(k in result for k in ("hold_per_kcny", "value", "parameter")):
+        return [one(k, v) for k, v in result.items()]
+    return [one(None, result)]
+
+
+@job
+def calibrate(session: Session, *, target: float, by: str | None = None, policy_name: str = "ours",
+              weeks: int = 52, actor_id: int | None = None, progress=None) -> list[PolicyCalibration]:
+    """Export the network's last `weeks` of sales (`exports.forecasting_frames`) into a temporary directory, let
+    `forecasting.calibration.calibrate` find the parameter that serves `target` of demand (for the network, or
+    each tier or brand with `by`), and store each result (`record_calibration`)."""
+    import tempfile
+    from pathlib import Path
+
+    from retail.services import exports
+
+    scope = CALIBRATION_SCOPES.get(by)
+    if scope is None:
+        raise errors.InvalidValue(field="by", value=str(by)[:20])
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0.5 <= float(target) <= 0.999:
+        raise errors.InvalidValue(field="target", value=str(target)[:20])
+    try:
+        from forecasting import calibration as calibration_maths
+    except ImportError as exc:
+        raise CalibrationUnavailable(reason="forecasting.calibration is not installed yet") from exc
+    step = progress or (lambda label: None)
+    step("export")
+    frames = exports.forecasting_frames(session.get_bind())
+    sales = frames["sales"]
+    if len(sales):
+        last = pd.to_datetime(sales["week"]).max()
+        frames["sales"] = sales[pd.to_datetime(sales["week"]) > last - pd.Timedelta(weeks=weeks)]
+    with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
+        for name, frame in frames.items():
+            frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
+        step("simulate")
+        result = calibration_maths.calibrate(tmp, target=float(target), by=None if scope == "network" else scope,
+                                             policy=policy_name)
+    step("store")
+    return [record_calibration(session, target=float(target), scope=scope, policy_name=policy_name,
+                               actor_id=actor_id, **row) for row in _calibration_rows(result, by)]
+
+
+@query
+def latest_run_config(session: Session) -> dict | None:
+    """The latest plan's week and policy (which target and parameter it used), for the pages."""
+    run = session.execute(select(ReplenishmentRun).order_by(ReplenishmentRun.as_of.desc(), ReplenishmentRun.id.desc())
+                          .limit(1)).scalars().first()
+    if run is None:
+        return None
+    return {"id": run.id, "as_of": run.as_of, **(run.config or {})}

@@ -24,12 +24,14 @@ def register(app: Flask, settings: Settings) -> None:
     from retail.web.auth import bp as auth_bp
     from retail.web.auth import limit_sign_in
     from retail.web.counts import bp as counts_bp
+    from retail.web.customer_orders import bp as customer_orders_bp
     from retail.web.dashboard import bp as dashboard_bp
     from retail.web.deliveries import bp as deliveries_bp
     from retail.web.demo_units import bp as demo_units_bp
     from retail.web.email_preview import bp as emails_bp
     from retail.web.email_preview import unsubscribe_post
     from retail.web.pos_import import bp as pos_import_bp
+    from retail.web.ranging import bp as ranging_bp
     from retail.web.replenishment import bp as replenishment_bp
     from retail.web.returns import bp as returns_bp
     from retail.web.sales import bp as sales_bp
@@ -51,7 +53,8 @@ def register(app: Flask, settings: Settings) -> None:
     idempotency.init_app(app)
     i18n.init_app(app)
     for blueprint in (auth_bp, store_bp, sales_bp, returns_bp, deliveries_bp, counts_bp, demo_units_bp, transfers_bp,
-                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp, emails_bp, settlement_bp, dashboard_bp):
+                      replenishment_bp, pos_import_bp, admin_bp, api_keys_bp, emails_bp, settlement_bp, dashboard_bp,
+                      ranging_bp, customer_orders_bp):
         app.register_blueprint(blueprint)
     limit_sign_in(app, storage_uri=settings.redis_url or "memory://")
     security.init_app(app, settings)

@@ -24,6 +24,7 @@ REASONS = {
     "packs": N_("It comes in packs of %(pack)s: %(units)s."),
     "shelf_full": N_("%(units)s fewer: the shelf is full."),
     "suggest": N_("Suggested: %(units)s."),
+    "demo_unit": N_("A demo unit: the store shows this model and sells it to order (its range is show only)."),
 }
 
 
