@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from retail import create_app
 from retail.config import Settings
 
