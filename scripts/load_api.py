@@ -3,12 +3,14 @@ gunicorn on PostgreSQL, with 32 concurrent keep-alive clients, next to a trivial
 (`GET /api/v1/me`: the same key check and rate limit, no query) as the ceiling.
 
     python scripts/load_api.py [--stores 300] [--seconds 15] [--clients 32] [--reuse]
+                               [--client wrk|asyncio] [--config 4x8 --config 8x4:gthread --config 6x1:sync ...]
 
 It builds (or with --reuse, keeps) a PostgreSQL database `retail_load` on TEST_POSTGRES_URL's server with the
 demo world of --stores stores, its forecast and its replenishment plan, creates a brand key and a store key,
-serves the app with gunicorn (WEB_CONCURRENCY workers x GUNICORN_THREADS threads, rate limits in Redis at
-REDIS_URL, default redis://127.0.0.1:6379/0), and drives it from one asyncio process (raw HTTP/1.1 with
-keep-alive: a few microseconds of client work per request, so the client does not steal the server's CPU).
+serves the app with gunicorn (each --config: WORKERSxTHREADS[:WORKER_CLASS], rate limits in Redis at
+REDIS_URL, default redis://127.0.0.1:6379/0), and drives it with 32 keep-alive clients: Debian's `wrk` (C, one
+thread, a few microseconds per request: `apt-get install wrk`), or without it one asyncio process (raw HTTP/1.1,
+about ten times wrk's CPU per request, taken from the server's two cores).
 Targets: p99 under 50 ms; throughput at least half of the ceiling's. Not a test: these machines are shared.
 """
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -122,6 +126,41 @@ async def _drive(base: str, path: str, key: str | None, clients: int, seconds: f
             "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else float("nan")}
 
 
+def _wrk(base: str, path: str, key: str | None, clients: int, seconds: float) -> dict:
+    """Debian's wrk, one thread, `clients` keep-alive connections; its latency distribution (p50, p99)."""
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s",
+               "-H", "Accept: application/json"]
+    if key:
+        command += ["-H", f"Authorization: Bearer {key}"]
+    out = subprocess.run(command + [base + path], capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        number, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "failures": int(failures.group(1)) if failures else 0,
+            "statuses": [errors.group(1).strip()] if errors else ["non-2xx"], "p50": ms("50"), "p99": ms("99")}
+
+
+def _measure(client: str, base: str, path: str, key: str | None, clients: int, seconds: float) -> dict:
+    if client == "wrk":
+        return _wrk(base, path, key, clients, seconds)
+    return asyncio.run(_drive(base, path, key, clients, seconds))
+
+
+def _config(text_: str) -> tuple[int, int, str]:
+    """WORKERSxTHREADS[:CLASS], e.g. 4x8 (gthread), 6x1:sync."""
+    match = re.fullmatch(r"(\d+)x(\d+)(?::(sync|gthread))?", text_)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text_!r}: WORKERSxTHREADS[:sync|gthread]")
+    workers, threads = int(match.group(1)), int(match.group(2))
+    return workers, threads, match.group(3) or ("gthread" if threads > 1 else "sync")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL",
@@ -129,8 +168,10 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--config", type=_config, action="append",
+                        help="gunicorn WORKERSxTHREADS[:sync|gthread]; repeat to compare (default 4x8)")
+    parser.add_argument("--client", choices=("wrk", "asyncio"), default="wrk" if shutil.which("wrk") else "asyncio")
+    parser.add_argument("--only", default="", help="a comma-separated subset of: me,bsku,bstore,sstock,fnet,fstore,health")
     parser.add_argument("--reuse", action="store_true", help="keep the retail_load database if it exists")
     args = parser.parse_args()
 
@@ -142,30 +183,39 @@ def main() -> None:
     env = {"API_RATE_LIMIT": "10000000/minute", "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}
     log = Path("/tmp/load_api_gunicorn.log")
     endpoints = [
-        ("ceiling: GET /api/v1/me", "/api/v1/me", brand_key),
-        ("brand stock by SKU", "/api/v1/brand/stock?level=sku&limit=50", brand_key),
-        ("brand stock by store", "/api/v1/brand/stock?level=store&limit=50", brand_key),
-        ("store stock", "/api/v1/store/stock?limit=50", store_key),
-        ("brand forecast, network", "/api/v1/brand/forecasts?level=network&limit=50", brand_key),
-        ("brand forecast, by store", "/api/v1/brand/forecasts?level=store&limit=50", brand_key),
-        ("reference: GET /healthz (no key)", "/healthz", None),
+        ("me", "ceiling: GET /api/v1/me", "/api/v1/me", brand_key),
+        ("bsku", "brand stock by SKU", "/api/v1/brand/stock?level=sku&limit=50", brand_key),
+        ("bstore", "brand stock by store", "/api/v1/brand/stock?level=store&limit=50", brand_key),
+        ("sstock", "store stock", "/api/v1/store/stock?limit=50", store_key),
+        ("fnet", "brand forecast, network", "/api/v1/brand/forecasts?level=network&limit=50", brand_key),
+        ("fstore", "brand forecast, by store", "/api/v1/brand/forecasts?level=store&limit=50", brand_key),
+        ("health", "reference: GET /healthz (no key)", "/healthz", None),
     ]
-    with gunicorn(url, log, workers=args.workers, threads=args.threads, **env) as base:
-        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
-              f"{args.seconds:.0f} s each; brand {brand}", flush=True)
-        for _name, path, key in endpoints:  # warm every worker's caches and connections
-            asyncio.run(_drive(base, path, key, args.clients, 2))
-        results = {name: asyncio.run(_drive(base, path, key, args.clients, args.seconds))
-                   for name, path, key in endpoints}
+    only = {name for name in args.only.split(",") if name} | ({"me"} if args.only else set())
+    endpoints = [e for e in endpoints if not only or e[0] in only]
+    if args.client == "asyncio":
+        print("client: one asyncio process (install Debian's wrk for a client that takes less of the CPU)")
+    for workers, threads, worker_class in args.config or [(4, 8, "gthread")]:
+        with gunicorn(url, log, workers=workers, threads=threads, GUNICORN_WORKER_CLASS=worker_class, **env) as base:
+            print(f"\ngunicorn {workers} workers x {threads} threads ({worker_class}), {args.clients} clients "
+                  f"({args.client}), {args.seconds:.0f} s each; brand {brand}", flush=True)
+            for _key, _name, path, key in endpoints:  # warm every worker's caches and connections
+                _measure(args.client, base, path, key, args.clients, 2)
+            results = {name: _measure(args.client, base, path, key, args.clients, args.seconds)
+                       for _key, name, path, key in endpoints}
+        _report(results)
+
+
+def _report(results: dict) -> None:
     ceiling = results["ceiling: GET /api/v1/me"]["rps"]
-    print(f"\n{'operation':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  verdict (target p99 < "
+    print(f"{'operation':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  verdict (target p99 < "
           f"{TARGET_P99_MS:.0f} ms, ratio >= {TARGET_RATIO})")
     for name, r in results.items():
         ratio = r["rps"] / ceiling if ceiling else float("nan")
         verdict = "ok" if r["p99"] < TARGET_P99_MS and (ratio >= TARGET_RATIO or "ceiling" in name) else "MISS"
         if r["failures"]:
             verdict += f" ({r['failures']} non-200: {r['statuses']})"
-        print(f"{name:<34} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {ratio:>6.2f}  {verdict}")
+        print(f"{name:<34} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {ratio:>6.2f}  {verdict}", flush=True)
 
 
 if __name__ == "__main__":

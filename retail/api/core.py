@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import is_dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -27,7 +27,7 @@ from flask import Response, current_app, g, request
 from flask_babel import force_locale
 from flask_openapi3 import APIBlueprint, Tag
 from limits import parse as parse_limit
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -250,34 +250,123 @@ def authenticate_request() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated()
-    g.caller = api_keys.authenticate(db_session(), token.strip())
-    _rate_limit(g.caller.prefix)
+    g.caller, count = current_app.extensions["api_callers"].caller(token.strip())
+    _rate_limit(g.caller.prefix, count)
     if request.method in WRITE_METHODS and "write" not in g.caller.scopes:
         raise errors.ReadOnlyKey()
 
 
-# ---------------------------------------------------------------- rate limits
+# ---------------------------------------------------------------- callers kept, rate limits
+
+KEY_CACHE_SECONDS = 5.0  # an authenticated key is trusted this long without reading its row again
+KEY_CACHE_SIZE = 10_000
+GENERATION_KEY = "retail-api/key-generation"
+# One round trip per request: count the request in its window, and read the keys' generation.
+_HIT = """
+local count = redis.call("incrby", KEYS[1], 1)
+if count == 1 then redis.call("expire", KEYS[1], ARGV[1]) end
+return {count, redis.call("get", KEYS[2]) or "0"}
+"""
+
 
 class RateLimited(Exception):  # noqa: N818 - answered as 429, not a business refusal
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
 
 
+class _Counters:
+    """Rate counts per key and window, and the generation of the keys (moved by every revocation or
+    rotation, `api_keys.on_change`): in Redis when REDIS_URL is set (shared by every worker and by the
+    command line), else in this process's memory."""
+
+    def __init__(self, storage_uri: str):
+        self.storage = storage_from_string(storage_uri)
+        self.redis = None
+        if isinstance(self.storage, RedisStorage):
+            self.redis = self.storage.get_connection()
+            self._hit = self.redis.register_script(_HIT)
+            self.generation_key = self.storage.prefixed_key(GENERATION_KEY)
+            api_keys.on_change(f"redis:{storage_uri}", self.move)
+
+    def hit(self, key: str, expiry: int) -> tuple[int, int]:
+        """Count one request under `key`; (the count in its window, the keys' shared generation)."""
+        if self.redis is None:
+            return self.storage.incr(key, expiry), 0
+        count, generation = self._hit(keys=[self.storage.prefixed_key(key), self.generation_key], args=[expiry])
+        return int(count), int(generation)
+
+    def generation(self) -> int:
+        return 0 if self.redis is None else int(self.redis.get(self.generation_key) or 0)
+
+    def move(self) -> None:
+        if self.redis is not None:
+            self.redis.incr(self.generation_key)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    caller: api_keys.Caller
+    until: float  # time.monotonic()
+    local: int  # api_keys.generation() when it was read
+    shared: int  # _Counters.generation() when it was read
+
+
+class Callers:
+    """The callers of the last KEY_CACHE_SECONDS, by a hash of their bearer token, so that the common call
+    costs no query: a kept caller is used while it is young and no key was revoked or rotated since it was
+    read (this process's generation, and the shared one read with the rate count). A revocation or rotation
+    is refused at once; a change elsewhere (its tenant or account deactivated) within KEY_CACHE_SECONDS.
+    Unknown and refused keys are never kept: they are read every time."""
+
+    def __init__(self, counters: _Counters, limit, seconds: float = KEY_CACHE_SECONDS):
+        self.counters, self.limit, self.seconds = counters, limit, seconds
+        self._kept: dict[bytes, _Kept] = {}
+
+    def window(self) -> tuple[int, int, int]:
+        """(period, window number, seconds to its end) of the rate limit now."""
+        period, now = self.limit.get_expiry(), time.time()
+        window = int(now // period)
+        return period, window, max(1, math.ceil((window + 1) * period - now))
+
+    def caller(self, token: str) -> tuple[api_keys.Caller, int]:
+        """The caller `token` names (or Unauthenticated), and the count of its requests in this window."""
+        digest = hashlib.sha256(token.encode()).digest()
+        kept, count = self._kept.get(digest), None
+        if kept is not None and (kept.until < time.monotonic() or kept.local != api_keys.generation()):
+            kept = None
+        if kept is not None:
+            period, window, _ = self.window()
+            count, shared = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
+            if shared != kept.shared:
+                kept = None
+        if kept is None:
+            self._kept.pop(digest, None)
+            local, shared = api_keys.generation(), self.counters.generation()  # before the row is read
+            found = api_keys.authenticate(db_session(), token)
+            kept = _Kept(caller=replace(found, session=None), until=time.monotonic() + self.seconds, local=local,
+                         shared=shared)
+            if len(self._kept) >= KEY_CACHE_SIZE:
+                self._kept.clear()
+            self._kept[digest] = kept
+        if count is None:
+            period, window, _ = self.window()
+            count, _shared = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
+        return replace(kept.caller, session=db_session()), count
+
+
 def init_rate_limits(app, *, storage_uri: str, limit: str) -> None:
     """Per key, in Redis when REDIS_URL is set (shared by every worker), else in this process's memory."""
-    app.extensions["api_rate_limit"] = (storage_from_string(storage_uri), parse_limit(limit))
+    app.extensions["api_callers"] = Callers(_Counters(storage_uri), parse_limit(limit))
 
 
-def _rate_limit(prefix: str) -> None:
-    """A fixed window aligned to the clock (GitHub's kind): one INCR per request, in `limits`' storage."""
-    storage, item = current_app.extensions["api_rate_limit"]
-    period, now = item.get_expiry(), time.time()
-    window = int(now // period)
-    count = storage.incr(f"retail-api/{prefix}/{window}", period)
-    reset = max(1, math.ceil((window + 1) * period - now))
-    g.rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(max(0, item.amount - count)),
+def _rate_limit(prefix: str, count: int) -> None:
+    """A fixed window aligned to the clock (GitHub's kind): one INCR per request, counted with the key."""
+    callers = current_app.extensions["api_callers"]
+    _period, _window, reset = callers.window()
+    amount = callers.limit.amount
+    g.rate_headers = {"X-RateLimit-Limit": str(amount), "X-RateLimit-Remaining": str(max(0, amount - count)),
                       "X-RateLimit-Reset": str(reset)}
-    if count > item.amount:
+    if count > amount:
         raise RateLimited(retry_after=reset)
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlmodel import Session
 
 from retail import errors
@@ -26,6 +28,7 @@ SCOPE_SETS = {"read": "read", "write": "read,write", "read,write": "read,write",
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 LAST_USE_EVERY = timedelta(minutes=1)  # last use is written at most once a minute per key
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: keys are read out over the phone too
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ def revoke_key(session: Session, actor: User, *, key_id: int) -> ApiKey:
 def _revoke(session: Session, actor_id: int | None, key_id: int) -> ApiKey:
     key = _active_key(session, key_id)
     key.revoked_at = utcnow()
+    _announce_change(session)
     audit.record(session, actor_id=actor_id, action="api_key.revoked", entity="api_key", entity_id=key.id,
                  detail={"prefix": key.prefix})
     session.flush()
@@ -194,10 +198,51 @@ def _rotate(session: Session, actor_id: int | None, key_id: int) -> NewKey:
     new = _issue(session, name=old.name, brand=brand, store=store, scopes=old.scopes, language=old.language,
                  user=session.get(User, old.user_id), created_by=actor_id)
     old.revoked_at, old.replaced_by_id = utcnow(), new.key.id
+    _announce_change(session)
     audit.record(session, actor_id=actor_id, action="api_key.rotated", entity="api_key", entity_id=old.id,
                  detail={"prefix": old.prefix, "new_prefix": new.key.prefix})
     session.flush()
     return new
+
+
+# ---------------------------------------------------------------- revocations, for callers that keep keys
+
+# The API keeps the callers it has authenticated for a few seconds (retail/api/core.py). A revocation or a
+# rotation must still stop a key at once, so each one, once committed, moves a generation that those caches
+# compare with: this process's own (`generation()`), and the listeners' (`on_change`: the API registers one
+# that moves a counter in Redis, read in the same round trip as the rate limit by every worker).
+_generation = 0
+_listeners: dict[str, Callable[[], None]] = {}
+
+
+def generation() -> int:
+    """How many key revocations and rotations this process has committed."""
+    return _generation
+
+
+def on_change(name: str, listener: Callable[[], None]) -> None:
+    """Call `listener` after each committed revocation or rotation (one listener per `name`)."""
+    _listeners[name] = listener
+
+
+def _announce_change(session: Session) -> None:
+    """Move the generations once this session's transaction commits (not before: a cache refilled between
+    the move and the commit would keep the key as it was)."""
+    if session.info.get("api_key_change_pending"):
+        return
+    session.info["api_key_change_pending"] = True
+
+    def committed(committed_session) -> None:
+        global _generation
+        committed_session.info.pop("api_key_change_pending", None)
+        _generation += 1
+        for name, listener in list(_listeners.items()):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - the revocation is committed; other workers see it within the TTL
+                _log.exception("API key change not announced to %s", name)
+
+    event.listen(session, "after_commit", committed, once=True)
 
 
 @query
