@@ -126,10 +126,26 @@ async def _drive(base: str, path: str, key: str | None, clients: int, seconds: f
             "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else float("nan")}
 
 
+# wrk counts the answers by status (each thread keeps its own table; `done` reads them from the threads)
+_WRK_STATUSES = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {} end
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do io.write(string.format("status %d %d\n", status, count)) end
+  end
+end
+"""
+
+
 def _wrk(base: str, path: str, key: str | None, clients: int, seconds: float) -> dict:
     """Debian's wrk, one thread, `clients` keep-alive connections; its latency distribution (p50, p99)."""
+    script = Path("/tmp/load_api_statuses.lua")
+    script.write_text(_WRK_STATUSES)
     command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s",
-               "-H", "Accept: application/json"]
+               "-s", str(script), "-H", "Accept: application/json"]
     if key:
         command += ["-H", f"Authorization: Bearer {key}"]
     out = subprocess.run(command + [base + path], capture_output=True, text=True, check=True).stdout
@@ -138,12 +154,13 @@ def _wrk(base: str, path: str, key: str | None, clients: int, seconds: float) ->
         number, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
         return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    statuses = {int(status): int(count) for status, count in re.findall(r"^status (\d+) (\d+)$", out, re.MULTILINE)}
     errors = re.search(r"Socket errors: (.*)", out)
     return {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "failures": int(failures.group(1)) if failures else 0,
-            "statuses": [errors.group(1).strip()] if errors else ["non-2xx"], "p50": ms("50"), "p99": ms("99")}
+            "failures": sum(count for status, count in statuses.items() if status != 200) + (1 if errors else 0),
+            "statuses": sorted(status for status in statuses if status != 200) + (
+                [errors.group(1).strip()] if errors else []), "p50": ms("50"), "p99": ms("99")}
 
 
 def _measure(client: str, base: str, path: str, key: str | None, clients: int, seconds: float) -> dict:

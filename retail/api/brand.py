@@ -357,12 +357,17 @@ def list_forecasts(query: ForecastQuery):
     brand_id = core.brand_id()
     arity = 1 if query.level == "network" else 2
     after = core.decode_cursor(query.cursor, arity)
-    rows = brand_reports.forecast(db_session(), brand_id=brand_id, level=query.level, sku=query.sku,
-                                  after=[str(v) for v in after] if after else None, limit=query.limit + 1)
-    rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
-        (r.province if query.level == "province" else r.store) or "", r.sku))
-    return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
-                     columns=list(ForecastOut.model_fields))
+
+    def answer():
+        rows = brand_reports.forecast(db_session(), brand_id=brand_id, level=query.level, sku=query.sku,
+                                      after=[str(v) for v in after] if after else None, limit=query.limit + 1)
+        rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
+            (r.province if query.level == "province" else r.store) or "", r.sku))
+        return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
+                         columns=list(ForecastOut.model_fields))
+
+    # a stored run never changes: its pages are kept by run (a new run is read at once)
+    return core.kept_answer(brand_reports.forecast_version(db_session()), answer)
 
 
 # ---------------------------------------------------------------- purchase orders

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, is_dataclass, replace
@@ -418,6 +419,58 @@ def ok(body, status: int = 200, headers: dict | None = None) -> Response:
     response = Response(dumps(body), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    return response
+
+
+class _Answers:
+    """Answers kept whole, for lists whose data change only with a new version (a forecast run): the key
+    names the version, so a new one is answered at once; the oldest go first beyond MAX_BYTES."""
+
+    MAX_BYTES = 32 * 1024 * 1024
+
+    def __init__(self):
+        self._kept: dict[tuple, tuple[int, bytes, str, list]] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Response | None:
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        status, body, mimetype, headers = kept
+        response = Response(body, status=status, mimetype=mimetype)
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    def put(self, key: tuple, response: Response) -> None:
+        body = response.get_data()
+        if response.status_code != 200 or len(body) > self.MAX_BYTES // 8:
+            return
+        with self._lock:
+            if key in self._kept:
+                return
+            self._kept[key] = (200, body, response.mimetype, [(k, v) for k, v in response.headers.items()
+                                                              if k not in ("Content-Type", "Content-Length")])
+            self._bytes += len(body)
+            while self._bytes > self.MAX_BYTES:
+                self._bytes -= len(self._kept.pop(next(iter(self._kept)))[1])
+
+
+_ANSWERS = _Answers()
+
+
+def kept_answer(version: tuple | None, build: Callable[[], Response]) -> Response:
+    """The answer to this very request (path and query string, key's tenant) for data at `version`, built
+    once by `build` and kept; None as the version keeps nothing."""
+    if version is None:
+        return build()
+    found = caller()
+    key = (version, found.brand_id, found.store_id, request.path, request.query_string)
+    response = _ANSWERS.get(key)
+    if response is None:
+        response = build()
+        _ANSWERS.put(key, response)
     return response
 
 

@@ -354,6 +354,14 @@ def _store_keys(session: Session, run, brand_id: int, sku: str) -> tuple[list, l
 
 
 @query
+def forecast_version(session: Session) -> tuple | None:
+    """What names the latest run (its database, id and time of creation), None before any run: `forecast`
+    gives the same page for the same version and arguments, so callers may keep pages by it."""
+    run = _latest_run(session)
+    return None if run is None else _run_key(session, run)
+
+
+@query
 def forecast(session: Session, *, brand_id: int, level: str, sku: str = "", after: list | None = None,
              limit: int = 50) -> list[ForecastRow]:
     """A page of the latest run's forecast of the brand's SKUs at `level` (network, province or store),
