@@ -135,3 +135,19 @@ def test_a_submitted_order_can_be_cancelled(session, world):
     run = replenishment.plan(session)
     order = replenishment.submit(session, world["manager"], run_id=run.id, store_id=world["a"].id)
     assert replenishment.cancel(session, world["planner"], order_id=order.id).status == OrderStatus.cancelled
+
+
+def test_plan_records_the_policy_parameter_it_used(session, world):
+    """Without a calibration the plan uses HOLD_PER_KCNY and says so; with one, its value and target (issue 17)."""
+    forecasts.run_forecast(session, horizon=13)
+    run = replenishment.plan(session)
+    assert (run.config["hold_per_kcny"], run.config["target"]) == (replenishment.HOLD_PER_KCNY, None)
+    cal = replenishment.record_calibration(session, target=0.96, value=0.0031, achieved=0.958)
+    fc = forecasts.latest_run(session)
+    later = replenishment.plan(session, as_of=fc.start_week + timedelta(weeks=1))
+    assert (later.config["hold_per_kcny"], later.config["target"], later.config["calibration_id"]) == (
+        0.0031, 0.96, cal.id)
+    bars = {ln.explanation["hold_bar"] for ln in session.execute(
+        select(SuggestedLine).where(SuggestedLine.run_id == later.id)).scalars()}
+    assert bars and all(b == pytest.approx(0.0031 * 90 / 1000) or b == pytest.approx(0.0031 * 2100 / 1000)
+                        for b in bars)
