@@ -31,7 +31,8 @@ def store_urls(app, store_id: int, shipment_id: int, count_id: int, transfer_id:
         if not rule.rule.startswith("/stores/<int:store_id>"):
             continue
         values = {"store_id": store_id, "shipment_id": shipment_id, "count_id": count_id, "transfer_id": transfer_id,
-                  "statement_id": 1}  # a settlement statement (issue 15): the store's scope is refused first
+                  "statement_id": 1,  # a settlement statement (issue 15): the store's scope is refused first
+                  "order_id": 1}  # a customer order (issue 17): likewise
         path = rule.rule
         for name, value in values.items():
             path = path.replace(f"<int:{name}>", str(value))

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from retail.models import (
+    CustomerOrder,
     ForecastRun,
     ForecastSeries,
     Movement,
@@ -40,7 +41,8 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 # The store pages that hold writing forms, with the ids they need; POST-only routes are reached through the
 # form that posts to them (a transfer's ship/decline/cancel, the POS confirmation).
 PAGES = ["sale", "missed", "return", "deliveries/{delivery}", "deliveries/{surplus}", "count", "count/{count}", "demo", "transfers",
-         "transfers/{incoming}", "transfers/{outgoing}", "replenishment", "pos/"]
+         "transfers/{incoming}", "transfers/{outgoing}", "replenishment", "pos/",
+         "customer-orders", "customer-orders/{customer_order}", "customer-orders/{origin_order}"]
 ODD = ["", " ", "0", "-1", "1.5", "1e1000000", "Infinity", "-inf", "NaN", "9" * 25, "１２", " 3 ", "\x00", "\r\n",
        "SN-A1", "SN-A1\nSN-A1", "SN-B1", "RK-CASE", "RK-MAX2-BLK", "6970000000024", "S0001", "S0002", "S9999",
        "approve", "reject", "in", "out", "//evil.example", "%(sku)s", "{sku}", "<script>alert(1)</script>",
@@ -117,10 +119,20 @@ def fuzz_world(session, world):
     for product in (world["glasses"], world["case"]):
         session.add(SuggestedLine(run_id=run.id, location_id=a, product_id=product.id, quantity=2, explanation={},
                                   text="fuzz"))
+    # customer orders (docs/customer-orders.md): one of A's waiting for a source (source and cancel forms), one of
+    # B's that A is to ship (A the origin, B's transfer request to A: the ship form)
+    waiting = CustomerOrder(store_id=a, product_id=world["glasses"].id, quantity=1, currency="CNY",
+                            unit_price=world["glasses"].list_price_cny, promised_date=date(2026, 12, 24),
+                            customer_ref="FUZZ-1")
+    from_a = CustomerOrder(store_id=b, product_id=world["case"].id, quantity=1, state="sourced", currency="HKD",
+                           unit_price=world["case"].list_price_hkd, promised_date=date(2026, 12, 24),
+                           customer_ref="FUZZ-2", source_kind="store", source_location_id=a,
+                           transfer_id=incoming.id)
+    session.add_all([waiting, from_a])
     session.commit()
     return {**world, "ids": {"delivery": world["delivery_a"].id, "surplus": extra.id, "count": held.id,
                              "incoming": incoming.id,
-                             "outgoing": outgoing.id}}
+                             "outgoing": outgoing.id, "customer_order": waiting.id, "origin_order": from_a.id}}
 
 
 def ledger_state(engine) -> tuple:
@@ -204,7 +216,9 @@ def test_every_store_form_is_fuzzed(app):
     reached = {"/sale", "/missed", "/return", "/deliveries/<int:shipment_id>", "/count", "/count/<int:count_id>",
                "/demo", "/transfers", "/transfers/<int:transfer_id>/ship", "/transfers/<int:transfer_id>/decline",
                "/transfers/<int:transfer_id>/cancel", "/replenishment", "/pos/preview", "/pos/confirm",
-               "/deliveries/<int:shipment_id>/surplus"}
+               "/deliveries/<int:shipment_id>/surplus", "/customer-orders", "/customer-orders/<int:order_id>/source",
+               "/customer-orders/<int:order_id>/ship", "/customer-orders/<int:order_id>/arrive",
+               "/customer-orders/<int:order_id>/hand-over", "/customer-orders/<int:order_id>/cancel"}
     assert [r for r in posting if r[len("/stores/<int:store_id>"):] not in reached] == []
 
 
