@@ -45,7 +45,7 @@ from retail.models import (
     User,
     utcnow,
 )
-from retail.services import audit, deliveries, ledger, products, sales, transfers
+from retail.services import audit, deliveries, ledger, products, ranging, sales, transfers
 from retail.services.ledger.postings import location_by_id
 from retail.services.verbs import NETWORK, STORE, query, verb
 from retail.services.weekly_sales import local_day
@@ -57,7 +57,8 @@ CUSTOMER_REF_LENGTH = 40
 CONTACT_LENGTH = 120
 ADDRESS_LENGTH = 240
 FULFILMENTS = ("pickup", "delivery")
-KEEP_ON_SHELF = 1  # a store never gives its last unit away: it keeps one for its own walk-in customers
+KEEP_ON_SHELF = 1  # a store that stocks the SKU never gives its last unit away: it keeps one for its walk-ins
+MAX_CANDIDATES = 200  # stores of one city looked at (the largest city has about 150 partner stores)
 OPEN = (S.placed, S.sourced, S.shipped, S.arrived)
 FORWARD = (S.placed, S.sourced, S.shipped, S.arrived, S.handed_over)
 
@@ -239,23 +240,35 @@ def place(session: Session, actor: User, *, store_id: int, sku: str, quantity: i
 @dataclass(frozen=True)
 class Candidate:
     location: Location
-    spare: int  # on hand, less what is reserved, less what it keeps
+    need: int  # what it keeps for itself: KEEP_ON_SHELF where its range says `stock`, else 0
+    spare: int  # on hand, less what is reserved, less its need
 
 
 @query
 def candidates(session: Session, *, store_id: int, product_id: int) -> list[Candidate]:
     """Same-city stores (same market, active, not this one) by units to spare, most first, then by code:
-    spare = on hand - reserved - KEEP_ON_SHELF."""
+    spare = on hand - reserved - need. The need is the range's (`ranging.decisions_in_force` today): a store
+    that stocks the SKU keeps KEEP_ON_SHELF units for its walk-ins; one that only shows it (or does not carry
+    it) needs none of its sellable units."""
     here = session.get(Location, store_id)
     b = StockBalance.__table__.c
-    spare = (b.on_hand - b.reserved - KEEP_ON_SHELF).label("spare")
+    free = (b.on_hand - b.reserved).label("free")
     rows = session.execute(
-        select(Location, spare).join(StockBalance, StockBalance.location_id == Location.id)
+        select(Location, free).join(StockBalance, StockBalance.location_id == Location.id)
         .where(Location.kind == LocationKind.store, Location.status == LocationStatus.active,
                Location.city == here.city, Location.market == here.market, Location.id != here.id,
-               b.product_id == product_id, spare > 0)
-        .order_by(spare.desc(), Location.code)).all()
-    return [Candidate(r[0], int(r[1])) for r in rows]
+               b.product_id == product_id, free > 0)
+        .order_by(Location.code).limit(MAX_CANDIDATES)).all()
+    if not rows:
+        return []
+    decisions = ranging.decisions_in_force(session, day=_today(here),
+                                           cells=[(location.id, product_id) for location, _ in rows])
+    out = []
+    for location, available in rows:
+        need = KEEP_ON_SHELF if decisions[(location.id, product_id)] == "stock" else 0
+        if available - need > 0:
+            out.append(Candidate(location, need, int(available) - need))
+    return sorted(out, key=lambda c: (-c.spare, c.location.code))
 
 
 def _source(session: Session, actor: User, order: CustomerOrder, store: Location, product: Product) -> bool:
@@ -267,7 +280,7 @@ def _source(session: Session, actor: User, order: CustomerOrder, store: Location
     for candidate in candidates(session, store_id=store.id, product_id=product.id):
         if candidate.spare < order.quantity:
             break
-        if not _reserve(session, candidate.location.id, product.id, order.quantity, keep=KEEP_ON_SHELF):
+        if not _reserve(session, candidate.location.id, product.id, order.quantity, keep=candidate.need):
             continue
         transfer = transfers.request_transfer(session, actor, store_id=store.id,
                                               from_store_code=candidate.location.code, sku=product.sku,

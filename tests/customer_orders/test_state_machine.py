@@ -225,3 +225,22 @@ def test_cancel_gives_back_what_was_held_and_records_the_refund(session, world):
     assert balance(session, a, glasses) == (0, 0, 1)  # it arrives as ordinary stock through deliveries
     with pytest.raises(co.CustomerOrderClosed):
         co.arrive(session, world["staff"], store_id=a.id, order_id=on_the_way.id, serials="SN-C1")
+
+
+def test_the_need_follows_the_range_a_store_that_only_shows_the_model_spares_all_its_units(session, world):
+    from retail.models import StoreRange
+    a, c, d, glasses = world["a"], world["c"], world["d"], world["glasses"]
+    inventory.receive_purchase(session, location_id=d.id, sku="RK-MAX2-BLK", quantity=3,
+                               serials=["SN-E1", "SN-E2", "SN-E3"], reference="PO-D")
+    stock = co.candidates(session, store_id=a.id, product_id=glasses.id)
+    assert [(x.location.code, x.need, x.spare) for x in stock] == [("S0003", 1, 2), ("S0004", 1, 2)]
+    monday = date.today() - timedelta(days=date.today().weekday() + 7)
+    extra = {"week": monday} if "week" in StoreRange.model_fields else {}
+    session.add(StoreRange(location_id=d.id, product_id=glasses.id, decision="show", status="approved",
+                           reason="range_sells_to_order", valid_from=monday, **extra))
+    session.commit()
+    shown = co.candidates(session, store_id=a.id, product_id=glasses.id)
+    assert [(x.location.code, x.need, x.spare) for x in shown] == [("S0004", 0, 3), ("S0003", 1, 2)]
+    order = place(session, world, quantity=3)
+    assert (order.source_kind, order.source_location_id) == ("store", d.id)
+    assert balance(session, d, glasses) == (3, 3, 0) and balance(session, c, glasses) == (3, 0, 0)
