@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from retail import errors
 from retail.db import new_session
-from retail.models import CustomerOrder, CustomerOrderEvent, Movement, StockBalance, User
+from retail.models import CustomerOrder, CustomerOrderEvent, Movement, StockBalance, TransferRequest, User
 from retail.services import customer_orders as co
 from retail.services import sales
 from tests.committing import inventory
@@ -153,3 +153,38 @@ def test_negative_control_a_state_read_then_unconditional_write_lets_both_win(en
         return act
 
     assert _race(engine, naive("handed_over"), naive("cancelled")) == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("database_url", BOTH, indirect=True)
+def test_ship_racing_a_cancellation_the_hold_is_given_back_once(engine, ids):
+    """A cancellation may follow a shipment (the units then arrive as ordinary stock), not precede one: the
+    cancellation first, the ship is refused; the ship first, the cancellation either finds the order shipped
+    and cancels it, or (it had read `sourced` and waited on the row) is refused and changes nothing. Either
+    way the origin's hold is given back exactly once and the units leave it at most once."""
+    for _ in range(ROUNDS):
+        with new_session(engine) as s:
+            order_id = co.place(s, s.get(User, ids["staff"]), store_id=ids["a"], sku="RK-CASE",
+                                promised_date=date.today(), customer_ref="SHIP-OR-CANCEL").id
+        outcomes = _race(engine,
+                         partial(co.ship, store_id=ids["c"], order_id=order_id, actor_id=ids["staff_c"]),
+                         partial(co.cancel, store_id=ids["a"], order_id=order_id, actor_id=ids["staff"]))
+        assert outcomes in (["ok", "ok"], ["customer_order_closed", "ok"], ["ok", "customer_order_closed"]), outcomes
+        with new_session(engine) as s:
+            order = s.get(CustomerOrder, order_id)
+            transfer = s.get(TransferRequest, order.transfer_id)
+            assert s.get(StockBalance, (ids["c"], ids["case"])).reserved == 0
+            states = list(s.execute(select(CustomerOrderEvent.to_state).where(
+                CustomerOrderEvent.order_id == order_id).order_by(CustomerOrderEvent.id)).scalars())
+            if outcomes == ["ok", "ok"]:
+                assert transfer.status == "shipped" and states == ["placed", "sourced", "shipped", "cancelled"]
+            elif outcomes[0] == "ok":
+                assert transfer.status == "shipped" and states == ["placed", "sourced", "shipped"]
+            else:
+                assert transfer.status == "cancelled" and order.shipment_id is None
+                assert states == ["placed", "sourced", "cancelled"]
+    with new_session(engine) as s:
+        shipped = s.execute(select(func.count()).select_from(TransferRequest).where(
+            TransferRequest.status == "shipped")).scalar_one()
+        row = s.get(StockBalance, (ids["c"], ids["case"]))
+        assert row.on_hand == ROUNDS * 3 + 1 - shipped and row.reserved == 0
+        assert s.get(StockBalance, (ids["a"], ids["case"])).in_transit == shipped
