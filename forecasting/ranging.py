@@ -6,7 +6,8 @@ demo unit on display: the endless aisle) or `none`.
 Economics per cell, each a contribution per week in the cell's currency (the settings' CNY amounts are
 converted with `fx` when the cells carry a `currency` column). With m = weekly_mean, g = price - unit_cost,
 c = conversion (share of customers who accept waiting), d = delivery_cost, v = serve_value (a planner's
-value per unit of demand served, 0 by default: the knob calibration turns), S = the units the stock option
+value per unit of demand served, 0 by default: the knob calibration turns; an optional `serve_value`
+column sets it per cell, e.g. by tier or brand), S = the units the stock option
 holds (the policy's order-up-to level `stock_units`, or derived: the `service`-quantile of demand over
 `cover_weeks`, at least one unit):
 
@@ -29,7 +30,9 @@ ordered from the same demo unit), so it is shared by the k SKUs of the model a s
 with a SKU in stock needs none (its shelf units are on display). D_cover and D_w are negative binomials
 with mean m x weeks and dispersion `phi` (Poisson without it).
 
-The decision: `stock` where value_stock > 0 and beats showing the SKU alone (reason `fast_mover`); then,
+The decision (with `stickiness` s > 0, the current option's value counts s more when options are compared,
+so that a forecast that wobbles does not flip the range): `stock` where value_stock > 0 and beats showing
+the SKU alone (reason `fast_mover`); then,
 per store x model without stock, its SKUs with m c (g - d + v) > display_cost_week are shown when
 together they pay for the demo unit (`sells_to_order`; reported value_show is then with the demo shared;
 in a model with a SKU in stock, without a demo); the rest `none` (`low_demand`). Then, in this order:
@@ -88,12 +91,14 @@ class RangeSettings:
     seed_min_units: float = 0.25  # a launch is seeded where it can sell: m x horizon_weeks at least this
     demo_life_weeks: int = 52  # a demo unit is sold off after at most this many weeks on display
     serve_value: float = 0.0  # CNY added per unit of demand served (the shadow price of a served target)
+    stickiness: float = 0.0  # CNY a week the current option (stock or show) is worth more: damps flip-flopping
     fx: Mapping = field(default_factory=lambda: {"CNY": 1.0, "HKD": 1.08})  # cell currency per CNY
 
     def __post_init__(self):
         if self.horizon_weeks < 1 or self.cover_weeks < 1:
             raise ValueError("horizon_weeks and cover_weeks are at least 1")
-        for name in ("holding_rate", "display_cost_week", "delivery_cost", "seed_min_units", "serve_value"):
+        for name in ("holding_rate", "display_cost_week", "delivery_cost", "seed_min_units", "serve_value",
+                     "stickiness"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} is >= 0")
         for name in ("demo_markdown", "markdown"):
@@ -156,7 +161,8 @@ def values(cells: pd.DataFrame, settings: RangeSettings = RangeSettings()) -> pd
         s = derived
     short = _expected_short(s, cover_mean, phi)
     fill = np.where(cover_mean > 0, 1 - short / np.maximum(cover_mean, 1e-12), 1.0)
-    serve = st.serve_value * fx
+    serve = (np.nan_to_num(cells["serve_value"].to_numpy(float), nan=st.serve_value) if "serve_value" in cells
+             else np.full(len(cells), st.serve_value)) * fx
     ordered = m * conv * (margin - st.delivery_cost * fx + serve)
     eol = np.nan_to_num(cells["weeks_to_eol"].to_numpy(float), nan=np.inf)
     near = eol <= st.horizon_weeks
@@ -199,19 +205,23 @@ def decide(cells: pd.DataFrame, settings: RangeSettings = RangeSettings(), *, ca
     near = eol <= st.eol_weeks
     m = out["weekly_mean"].to_numpy(float).clip(0)
     model = (out["model"] if "model" in out else out["sku"]).astype(str).to_numpy()
-    group = pd.factorize(pd.Series(out["store"].astype(str).to_numpy()) + "\x1f" + model)[0]
+    group = pd.DataFrame({"store": out["store"].to_numpy(), "model": model}).groupby(
+        ["store", "model"], sort=False).ngroup().to_numpy()
 
     decision = np.full(n, "none", dtype=object)
     reason = np.full(n, "low_demand", dtype=object)
-    stock = (vs > 0) & (vs >= vw) & ~near
+    # Stickiness: the current option counts `stickiness` more, so forecasts that wobble do not flip the range.
+    keep_stock = np.where(current == "stock", st.stickiness, 0.0)
+    keep_show = np.where(current == "show", st.stickiness, 0.0)
+    stock = (vs + keep_stock > 0) & (vs + keep_stock >= vw + keep_show) & ~near
     decision[stock] = "stock"
     reason[stock] = "fast_mover"
     # Show, per store x model: free of a demo where the model has a SKU in stock, else when the SKUs
     # worth a slot pay for one demo unit together (its cost: the dearest of them).
-    worth = ~stock & ~near & (ordered - display > 0)
+    worth = ~stock & ~near & (ordered - display + keep_show > 0)
     has_stock = np.bincount(group, weights=stock, minlength=group.max() + 1 if n else 0) > 0
     k = np.bincount(group, weights=worth, minlength=len(has_stock))
-    gain = np.bincount(group, weights=np.where(worth, ordered - display, 0.0), minlength=len(has_stock))
+    gain = np.bincount(group, weights=np.where(worth, ordered - display + keep_show, 0.0), minlength=len(has_stock))
     demo_model = np.zeros(len(has_stock))
     np.maximum.at(demo_model, group, np.where(worth, demo, 0.0))
     pays = has_stock | (gain > demo_model)

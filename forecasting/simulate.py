@@ -1,27 +1,24 @@
-"""Replay the last year of the demo world week by week: our policy against a tuned min/max.
+"""Replay the last year of a world week by week: min/max, our policy and ranging with the endless aisle.
 
-    python -m forecasting.simulate --data DIR [--json] [--out DIR] [--hold ...] [--fill 0.95]
+    python -m forecasting.simulate --data DIR [--json] [--out DIR] [--served 0.95] [--conversion ...]
+        [--delivery ...] [--serve-values ...] [--hold ...] [--workers 2]
+    python -m forecasting.simulate --data DIR --shelf-only [--fill 0.975] ...   (the earlier comparison)
 
-DIR holds sales.parquet, products.parquet and stores.parquet (`flask --app wsgi demo export DIR`).
-Each week: receive what arrives, review (order from the DC, which has stock; lead time one
-week; our policy may also propose same-city transfers), then sell what demand allows. Demand is
-the recorded weekly units, uncensored where the SKU was out of stock part of the week: the
-missing share of the week gets Poisson demand at the store x SKU's in-stock rate of the year
-(seeded). Both policies start at their own target stock, see the same demand, assortment
-(the store x SKU pairs stocked in the year) and end-of-life dates, and are measured by the
-same KPI functions (forecasting.kpis). Inventory is what the stores hold at the end of each
-week, at cost; the DC is an unlimited source for both policies and its stock is not counted
-(no policy returns stock to it), nor are units on the one-week road (orders and transfers).
+DIR holds sales.parquet, products.parquet and stores.parquet (`flask --app wsgi demo export DIR` or
+`python -m retail.demo.generate --export DIR`). The default run is the network replay
+(forecasting.simulation.network, .aisle, .sweeps): inventory is the network's (store shelves, demo units,
+the DCs with brand lead times and MOQs, goods on the road, at cost), demand served = sold from the shelf +
+sold to order + same-city transfers, and three policies run on the same forecasts (made once, reused by
+every run): min/max on today's ranges with a DC policy of its own, ours (the cost-aware rule, `--hold`
+sweep), and ranging with the endless aisle (forecasting.ranging.decide every 6 weeks, `--serve-values`
+sweep), the latter over conversion rates (`--conversion`) and delivery costs (`--delivery`). `--json`
+prints {"minmax": ..., "ours": ..., "ranging": ...}, each with demand_served, fill_rate, turnover,
+gross_margin and avg_inventory_cost at conversion 0.6 and the lowest point at or above `--served`
+(min/max: its best turnover among the settings reaching it).
 
-Our policy is the cost-aware rule of forecasting.replenishment.policy (hold a unit when its
-chance to sell within the shelf horizon is at least hold_per_kcny x unit cost / 1000), run
-for a sweep of hold_per_kcny (the Lagrange multiplier of the fill rate) to trace its fill
-rate / turnover curve. It forecasts with `forecasting.forecast` every `--every` weeks (default
-6) from the sales before that week, rolls the forecast forward in between, and reuses these
-forecasts for every point of the sweep. The min/max baseline (reorder point and order-up-to
-level in weeks of the trailing 26-week average sales, each with a floor of units, rounded up
-to packs) is run on a grid; for each of our points it is tuned to the highest turnover among
-its settings that reach our fill rate, and its curve is interpolated at our fill rate too.
+`--shelf-only` runs the earlier replay (store shelves only, an unlimited DC, ours against a tuned min/max
+by fill rate; forecasting.simulation.report) with its options `--fill`, `--every`, `--transfer-cost`,
+`--no-transfers`, and prints {"ours": ..., "minmax": ...} with `--json`.
 """
 
 from __future__ import annotations
@@ -45,37 +42,79 @@ from forecasting.simulation.minmax import (
 )
 from forecasting.simulation.ours import DEFAULT_HOLD, run_ours
 from forecasting.simulation.report import REPORT_FILL, TARGET_FILL, TARGET_RATIO, plot, simulate, table
+from forecasting.simulation.sweeps import (
+    CONVERSIONS,
+    DELIVERY_COSTS,
+    NETWORK_HOLDS,
+    REPORT_CONVERSION,
+    REPORT_SERVED,
+    SERVE_VALUES,
+    network_json,
+    network_table,
+    simulate_network,
+)
 from forecasting.simulation.world import LEAD, REVIEW, SHELF_WEEKS, TRAILING, WEEKS, World, build_world, load
 
 __all__ = [
     "COST_BANDS", "DEFAULT_HOLD", "EVERY", "HISTORY_WEEKS", "LEAD", "MINMAX_GRID", "REPORT_FILL", "REVIEW",
     "SHELF_WEEKS", "TARGET_FILL", "TARGET_RATIO", "TRAILING", "WEEKS", "Covers", "Ledger", "World", "build_world",
     "compare", "frontier_turnover", "load", "main", "measure", "minmax_grid", "plot", "rolling_covers", "run_minmax",
-    "run_ours", "simulate", "table", "tune_minmax",
+    "run_ours", "simulate", "simulate_network", "table", "tune_minmax", "network_json", "network_table",
 ]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Replay the last year: our replenishment policy against min/max.")
+    parser = argparse.ArgumentParser(description="Replay the last year: min/max, our policy and ranging with the "
+                                     "endless aisle on the network.")
     parser.add_argument("--data", type=Path, required=True, help="directory of `flask --app wsgi demo export`")
-    parser.add_argument("--json", action="store_true", help='print one JSON object {"ours": ..., "minmax": ...}')
+    parser.add_argument("--json", action="store_true",
+                        help='print one JSON object {"minmax": ..., "ours": ..., "ranging": ...} '
+                             '({"ours": ..., "minmax": ...} with --shelf-only)')
     parser.add_argument("--out", type=Path, default=None, help="write CSVs, JSON and the trade-off plot here")
     parser.add_argument("--hold", type=float, nargs="+", default=list(DEFAULT_HOLD),
-                        help="hold_per_kcny values to sweep (chance to sell per 1,000 CNY of unit cost)")
+                        help="hold_per_kcny values to sweep (chance to sell per 1,000 CNY of unit cost); the network "
+                             "replay sweeps 0.003 ... 0.012 unless given")
     parser.add_argument("--fill", type=float, default=REPORT_FILL,
-                        help="report our sweep point with the lowest fill rate at or above this one")
+                        help="--shelf-only: report our sweep point with the lowest fill rate at or above this one")
     parser.add_argument("--every", type=int, default=EVERY, help="weeks between two forecasts (rolled in between)")
     parser.add_argument("--transfer-cost", type=float, default=40.0, help="cost of moving a unit within a city")
     parser.add_argument("--no-transfers", action="store_true", help="no same-city transfers at the reported point")
-    parser.add_argument("--workers", type=int, default=2, help="processes that make the forecasts (1: no fork)")
+    parser.add_argument("--workers", type=int, default=2, help="processes that make the forecasts and runs (1: no fork)")
+    parser.add_argument("--shelf-only", action="store_true",
+                        help="the earlier replay: store shelves only, unlimited DC, ours against min/max by fill rate")
+    parser.add_argument("--served", type=float, default=REPORT_SERVED,
+                        help="network replay: report each policy's lowest point at or above this demand served")
+    parser.add_argument("--conversion", type=float, nargs="+", default=list(CONVERSIONS),
+                        help="shares of customers who accept waiting, swept for ranging (0.6 is the reported one)")
+    parser.add_argument("--delivery", type=float, nargs="+", default=list(DELIVERY_COSTS),
+                        help="delivery costs per unit sold to order (CNY), swept for ranging at conversion 0.6")
+    parser.add_argument("--serve-values", type=float, nargs="+", default=list(SERVE_VALUES),
+                        help="ranging's sweep: CNY a served unit is worth beyond its margin")
     args = parser.parse_args(argv)
+    holds = args.hold if args.hold != list(DEFAULT_HOLD) else list(NETWORK_HOLDS)
     if any(not h > 0 for h in args.hold):
         parser.error("hold values are > 0")
     if not 0 < args.fill < 1:
         parser.error("--fill lies strictly between 0 and 1")
     if args.every < 1:
         parser.error("--every is at least 1 week")
+    if not 0 < args.served < 1:
+        parser.error("--served lies strictly between 0 and 1")
+    if any(not 0 <= c <= 1 for c in args.conversion) or any(d < 0 for d in args.delivery):
+        parser.error("conversion rates lie between 0 and 1, delivery costs are >= 0")
+    if any(v < 0 for v in args.serve_values) or not args.serve_values:
+        parser.error("serve values are >= 0")
     began = time.perf_counter()
+    if not args.shelf_only:
+        conversions = sorted(set(args.conversion) | {REPORT_CONVERSION})
+        result = simulate_network(args.data, served=args.served, every=args.every, workers=args.workers,
+                                  out=args.out, progress=not args.json, holds=holds,
+                                  serve_values=args.serve_values, conversions=conversions,
+                                  delivery_costs=sorted(set(args.delivery)), transfer_cost=args.transfer_cost,
+                                  transfers=not args.no_transfers)
+        print(json.dumps(network_json(result)) if args.json else network_table(result))
+        print(f"elapsed {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        return
     result = simulate(args.data, holds=args.hold, every=args.every,
                       transfer_cost=None if args.no_transfers else args.transfer_cost, fill=args.fill,
                       out=args.out, progress=not args.json, workers=args.workers)

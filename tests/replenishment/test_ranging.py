@@ -177,3 +177,14 @@ def test_reasons_come_from_the_documented_set_and_bad_input_is_refused():
         decide(cells.assign(current="maybe"))
     with pytest.raises(ValueError):
         RangeSettings(conversion=1.5)
+
+
+def test_stickiness_keeps_the_current_option_when_the_forecast_wobbles():
+    # The lone slow colour of the serve-value test (m = 0.01, cost 3,000, price 4,000): stock -4.465, show -3.009:
+    # none. Stocked now with stickiness 5: stock counts -4.465 + 5 = 0.535 > 0 and beats show: it stays stocked.
+    slow = {"weekly_mean": 0.01, "unit_cost": 3000.0, "price": 4000.0}
+    assert decide(frame(cell(**slow))).iloc[0]["decision"] == "none"
+    kept = decide(frame(cell(**slow)), RangeSettings(stickiness=5.0)).iloc[0]
+    assert (kept["decision"], bool(kept["changed"])) == ("stock", False)
+    # From none, stickiness changes nothing: the cell stays out.
+    assert decide(frame(cell(current="none", **slow)), RangeSettings(stickiness=5.0)).iloc[0]["decision"] == "none"

@@ -104,3 +104,60 @@ def test_a_delisted_store_sends_its_unit_to_a_same_city_store_instead_of_a_dc_or
     without = sim.run_ours(world, covers, 0.5)
     assert without.transferred == 0
     assert list(without.cols["closing"][0]) == [1, 1, 1, 1]  # without transfers the unit stays where it cannot sell
+
+
+# The network replay (forecasting.simulation.network): DCs, demo units, customer orders.
+from forecasting.simulation.network import Costs, build_net, measure_network, run_network  # noqa: E402
+
+
+def network_world(demand, *, cost=3000.0, moq=1, lead=2):
+    world = tiny_world(demand, cost=cost)
+    world.sku = np.array(["X-R"] * len(world.store), dtype=object)
+    world.products = pd.DataFrame({"sku": ["X-R"], "brand": ["B"], "unit_cost": [cost], "list_price": [2 * cost],
+                                   "pack_size": [1], "eol_date": [pd.NaT], "lead_time_weeks": [lead], "moq": [moq]})
+    return world
+
+
+def test_a_show_cell_sells_to_order_from_the_dc_and_its_demo_unit_is_inventory():
+    # One store, SKU X-R (cost 3,000, list 6,000), forecast 0.65 units in 13 weeks (m = 0.05 a week), every
+    # customer accepts waiting (conversion 1). The range decision: the stock option holds the cost-aware level,
+    # 3 units (bar 0.0045 x 3 = 0.0135; Poisson(0.65): P(D>=3) = 0.028 clears it, P(D>=4) = 0.0045 does not),
+    # so stock = 0.05 x 3000 (shelf fill ~1) - 0.25 / 52 x 3000 x 3 = 150 - 43.27 = 106.7, against
+    # show = 0.05 x 1 x (3000 - 40) - 3 - 0.1 x 3000 / 52 = 148 - 3 - 5.77 = 139.2: show.
+    # The DC holds the 95 % quantile of 0.05 x (2 + 1 + 1) = 0.2 units: 1 unit. Weeks 1 and 3 each sell one
+    # unit to order from the DC (it rebuys one, arriving two weeks later): served 2 of 2, none from the shelf.
+    world = network_world([[0, 1, 0, 1]])
+    covers = flat_covers(world, [0.65])
+    net = build_net(world)
+    books = run_network(world, covers, net, policy="ranging", costs=Costs(conversion=1.0), hold=0.0045)
+    k = measure_network(world, net, books)
+    assert books.decisions[0]["show"] == 1
+    assert (k["demand_served"], k["fill_rate"], k["units_to_order"]) == (1.0, 0.0, 2)
+    assert k["delivery_cost"] == 80
+    # Inventory each week: the demo unit (3,000) + one unit at the DC or on its way to it (3,000).
+    assert k["inventory_demo"] == 3000 and k["inventory_dc"] + k["inventory_transit"] == 3000
+    assert k["avg_inventory_cost"] == 6000
+    # Margin 2 x 3,000 - delivery 80 - display 4 weeks x 3 CNY.
+    assert k["gross_margin"] == 6000 - 80 - 12
+    assert k["turnover"] == pytest.approx(2 * 3000 / 6000 * 52 / 4, abs=1e-3)
+
+
+def test_a_cell_out_of_the_range_loses_its_demand():
+    world = network_world([[0, 1, 0, 1]])
+    net = build_net(world)
+    books = run_network(world, flat_covers(world, [0.0]), net, policy="ranging", costs=Costs(conversion=1.0))
+    k = measure_network(world, net, books)
+    assert books.decisions[0]["none"] == 1
+    assert (k["demand_served"], k["units_to_order"], k["avg_inventory_cost"]) == (0.0, 0, 0)
+
+
+def test_min_max_dc_buys_at_least_the_moq_and_today_s_stores_do_not_sell_to_order():
+    # Two stores selling a unit every week; the DC starts empty (no history) and learns the orders' average:
+    # each purchase is at least the MOQ of 10. The shelves start at their floor of one unit.
+    world = network_world([[1] * 8, [1] * 8], moq=10)
+    net = build_net(world)
+    books = run_network(world, None, net, policy="minmax", minmax=(0.0, 4.0, (0, 1)))
+    k = measure_network(world, net, books)
+    assert books.dc_purchases >= 1 and books.dc_bought >= 10 * books.dc_purchases
+    assert k["units_to_order"] == 0 and k["demand_served"] == k["fill_rate"] < 1
+    assert k["inventory_dc"] > 0
