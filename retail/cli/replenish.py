@@ -70,9 +70,8 @@ def policy_line(config: dict) -> str:
 @click.option("--target", type=click.FloatRange(0.5, 0.999), required=True, help="demand served, e.g. 0.96")
 @click.option("--by", type=click.Choice(["tier", "brand"]), default=None, help="one parameter per tier or brand "
                                                                                  "(default: one for the network)")
-@click.option("--weeks", type=click.IntRange(13, 156), default=52, show_default=True, help="weeks of history")
 @with_appcontext
-def calibrate(target, by, weeks):
+def calibrate(target, by):
     with new_session(current_app.extensions["engine"]) as session, tqdm(total=3, desc="calibrate",
                                                                          disable=None) as bar:
         def step(label):
@@ -80,11 +79,12 @@ def calibrate(target, by, weeks):
             bar.update(1)
 
         try:
-            rows = replenishment.calibrate(session, target=target, by=by, weeks=weeks, progress=step)
+            rows = replenishment.calibrate(session, target=target, by=by, progress=step)
         except errors.DomainError as exc:
             raise click.ClickException(str(exc)) from exc
         bar.update(bar.total - bar.n)
         for row in rows:
-            click.echo(f"calibration {row.id}: {row.scope} {row.scope_key or ''} hold_per_kcny {row.value:.6g} "
-                       f"serves {row.achieved:.1%} of demand (target {row.target:.1%})".replace("  ", " "))
+            reached = "" if (row.detail or {}).get("reached", True) else " (NOT reached)"
+            click.echo(f"calibration {row.id}: {row.scope} {row.scope_key or ''} {row.parameter} {row.value:.6g} "
+                       f"serves {row.achieved:.1%} of demand (target {row.target:.1%}){reached}".replace("  ", " "))
 

@@ -592,59 +592,56 @@ class CalibrationUnavailable(errors.DomainError):
 
 @job
 def record_calibration(session: Session, *, target: float, value: float, achieved: float, scope: str = "network",
-                       scope_key: str = "", policy_name: str = "ours", detail: dict | None = None,
-                       actor_id: int | None = None) -> PolicyCalibration:
+                       scope_key: str = "", policy_name: str = "ours", parameter: str = "hold_per_kcny",
+                       detail: dict | None = None, actor_id: int | None = None) -> PolicyCalibration:
     """Store one calibration (the parameter found for a target), audited; the next plan uses it."""
     if scope not in ("network", "tier", "brand"):
         raise errors.InvalidValue(field="scope", value=str(scope)[:20])
-    for name, number, low, high in (("target", target, 0.5, 0.999), ("value", value, 1e-6, 1.0),
+    if parameter not in ("hold_per_kcny", "serve_value"):
+        raise errors.InvalidValue(field="parameter", value=str(parameter)[:20])
+    top = 1.0 if parameter == "hold_per_kcny" else 1e7
+    for name, number, low, high in (("target", target, 0.5, 0.999), ("value", value, 1e-6, top),
                                     ("achieved", achieved, 0.0, 1.0)):
         if isinstance(number, bool) or not isinstance(number, int | float) or not low <= float(number) <= high:
             raise errors.InvalidValue(field=name, value=str(number)[:20])
     row = PolicyCalibration(target=float(target), scope=scope, scope_key=str(scope_key)[:40], value=float(value),
+                            parameter=parameter,
                             achieved=float(achieved), policy=policy_name[:16], detail=detail, created_by=actor_id)
     session.add(row)
     session.flush()
     audit.record(session, actor_id=actor_id, action="policy.calibrated", entity="policy_calibration",
                  entity_id=row.id, detail={"target": row.target, "scope": scope, "key": row.scope_key,
-                                           "hold_per_kcny": row.value, "achieved": row.achieved})
+                                           row.parameter: row.value, "achieved": row.achieved})
     session.commit()
     return row
 
 
-def _calibration_rows(result, by: str | None) -> list[dict]:
-    """forecasting.calibration.calibrate's answer as rows {scope_key, value, achieved, detail}: a frame (one row
-    per group), a mapping of group -> result, or one result (an object or mapping with the parameter and the
-    demand served)."""
-    def one(key, item) -> dict:
-        get = item.get if isinstance(item, Mapping) else (lambda k, d=None: getattr(item, k, d))
-        value = get("hold_per_kcny", None)
-        if value is None:
-            value = get("value", get("parameter", None))
-        achieved = get("demand_served", get("achieved", None))
-        if value is None or achieved is None:
-            raise CalibrationUnavailable(reason=f"the calibration returned no parameter for {key or 'the network'}")
-        extra = {k: (float(v) if isinstance(v, int | float | np.floating) else str(v))
-                 for k, v in (item.items() if isinstance(item, Mapping) else vars(item).items())
-                 if k not in ("hold_per_kcny", "value", "demand_served", "achieved")} \
-            if isinstance(item, Mapping) or hasattr(item, "__dict__") else {}
-        return {"scope_key": "" if key is None else str(key), "value": float(value), "achieved": float(achieved),
-                "detail": extra}
-
-    if isinstance(result, pd.DataFrame):
-        key_col = next((c for c in ("group", by, "key", "scope_key") if c and c in result.columns), None)
-        return [one(r.get(key_col) if key_col else None, r) for r in result.to_dict("records")]
-    if isinstance(result, Mapping) and by and not any(k in result for k in ("hold_per_kcny", "value", "parameter")):
-        return [one(k, v) for k, v in result.items()]
-    return [one(None, result)]
+def _calibration_rows(result) -> list[dict]:
+    """forecasting.calibration.calibrate's answer (a `Calibration`: `value` one number, or one per tier or brand;
+    `demand_served` the network's, `served_by_group` each group's) as rows to store."""
+    value = getattr(result, "value", None)
+    if value is None:
+        raise CalibrationUnavailable(reason="the calibration returned no parameter")
+    detail = {k: getattr(result, k, None) for k in ("policy", "parameter", "reached", "weeks", "first_week",
+                                                    "last_week", "runs", "turnover", "gross_margin", "conversion")}
+    detail = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in detail.items()}
+    served = float(result.demand_served)
+    if isinstance(value, Mapping):
+        by_group = getattr(result, "served_by_group", {}) or {}
+        return [{"scope_key": str(key), "value": float(v), "achieved": float(by_group.get(key, served)),
+                 "parameter": detail["parameter"] or "hold_per_kcny", "detail": {**detail, "network_served": served}}
+                for key, v in value.items()]
+    return [{"scope_key": "", "value": float(value), "achieved": served,
+             "parameter": detail["parameter"] or "hold_per_kcny", "detail": detail}]
 
 
 @job
 def calibrate(session: Session, *, target: float, by: str | None = None, policy_name: str = "ours",
-              weeks: int = 52, actor_id: int | None = None, progress=None) -> list[PolicyCalibration]:
-    """Export the network's last `weeks` of sales (`exports.forecasting_frames`) into a temporary directory, let
-    `forecasting.calibration.calibrate` find the parameter that serves `target` of demand (for the network, or
-    each tier or brand with `by`), and store each result (`record_calibration`)."""
+              actor_id: int | None = None, progress=None) -> list[PolicyCalibration]:
+    """Export the network's sales history (`exports.forecasting_frames`, the `demo export` files) into a temporary
+    directory, let `forecasting.calibration.calibrate` find the parameter that serves `target` of demand over the
+    network's last year (for the network, or each tier or brand with `by`), and store each result
+    (`record_calibration`; the plan reads `hold_per_kcny`, the parameter of policy "ours")."""
     import tempfile
     from pathlib import Path
 
@@ -662,10 +659,8 @@ def calibrate(session: Session, *, target: float, by: str | None = None, policy_
     step = progress or (lambda label: None)
     step("export")
     frames = exports.forecasting_frames(session.get_bind())
-    sales = frames["sales"]
-    if len(sales):
-        last = pd.to_datetime(sales["week"]).max()
-        frames["sales"] = sales[pd.to_datetime(sales["week"]) > last - pd.Timedelta(weeks=weeks)]
+    if frames["sales"].empty:
+        raise CalibrationUnavailable(reason="the ledger has no sales to replay")
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         for name, frame in frames.items():
             frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
@@ -674,7 +669,7 @@ def calibrate(session: Session, *, target: float, by: str | None = None, policy_
                                              policy=policy_name)
     step("store")
     return [record_calibration(session, target=float(target), scope=scope, policy_name=policy_name,
-                               actor_id=actor_id, **row) for row in _calibration_rows(result, by)]
+                               actor_id=actor_id, **row) for row in _calibration_rows(result)]
 
 
 @query

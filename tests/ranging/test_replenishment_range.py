@@ -172,3 +172,31 @@ def test_commands_plan_and_propose(app, session, world):
     out = runner.invoke(args=["ranging", "settings"])
     assert '"slots"' in out.output
     assert session.execute(select(ReplenishmentRun)).first() is not None
+
+
+def test_a_calibration_by_tier_is_stored_per_tier_and_read_by_the_plan(session, world):
+    """forecasting.calibration's answer (its `Calibration`, one value per tier) stored as one PolicyCalibration per
+    tier with that tier's demand served; the plan reads each tier's value."""
+    calibration = pytest.importorskip("forecasting.calibration")
+    a, b, station = world["a"], world["b"], world["station"]
+    session.get(Location, b.id).city_tier = 2
+    session.commit()
+    result = calibration.Calibration(policy="ours", parameter="hold_per_kcny", target=0.96, by="tier",
+                                     value={1: 0.9, 2: 0.002}, demand_served=0.961, reached=True, weeks=52,
+                                     first_week="2025-11-24", last_week="2026-11-16", runs=9,
+                                     served_by_group={1: 0.955, 2: 0.97})
+    stored = [replenishment.record_calibration(session, target=0.96, scope="tier", **row)
+              for row in replenishment._calibration_rows(result)]
+    assert sorted((c.scope_key, c.value, c.achieved) for c in stored) == [("1", 0.9, 0.955), ("2", 0.002, 0.97)]
+    assert stored[0].detail["runs"] == 9 and stored[0].detail["network_served"] == 0.961
+    lines = _lines(session, replenishment.plan(session, as_of=MONDAY))
+    assert lines[(a.id, station.id)].explanation["hold_bar"] == pytest.approx(0.9 * 0.8)
+    assert lines[(b.id, station.id)].explanation["hold_bar"] == pytest.approx(0.002 * 0.8)
+
+
+def test_calibrate_refuses_a_target_or_grouping_out_of_bounds(session, world):
+    from retail import errors
+
+    for bad in ({"target": 0.2}, {"target": True}, {"target": 0.96, "by": "store"}):
+        with pytest.raises(errors.InvalidValue):
+            replenishment.calibrate(session, **bad)
