@@ -553,6 +553,25 @@ def detail(session: Session, *, store_id: int, order_id: int) -> Detail:
 
 
 @query
+def shown_here(session: Session, *, store_id: int, limit: int = 30) -> list[Product]:
+    """The models this store only shows (an approved `show` range decision in force today) with nothing
+    sellable on its shelf: what the sale page offers to order for a customer."""
+    store = session.get(Location, store_id)
+    if store is None:
+        return []
+    cells = ranging.approved_in_force(session, day=_today(store), store_ids=[store_id])
+    shown = [int(p) for p in cells.loc[cells["decision"] == "show", "product_id"]]
+    if not shown:
+        return []
+    b = StockBalance.__table__.c
+    sellable = dict(session.execute(select(b.product_id, b.on_hand - b.reserved).where(
+        b.location_id == store_id, b.product_id.in_(shown))).all())
+    wanted = [p for p in shown if sellable.get(p, 0) <= 0]
+    return list(session.execute(select(Product).where(Product.id.in_(wanted)).order_by(Product.sku)
+                                .limit(limit)).scalars()) if wanted else []
+
+
+@query
 def shipment_serials(session: Session, *, store_id: int, order_id: int) -> list[str]:
     """The serials on the way to this store for its order (what the arrival form expects to be scanned)."""
     order = _order_of_store(session, order_id, store_id)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from retail.models import utcnow
 from retail.request_db import db_session
-from retail.services import products, sales
+from retail.services import customer_orders, products, sales
 from retail.web.access import me, store_page
 from retail.web.errors import form_page
 from retail.web.forms import integer, text
@@ -18,7 +18,8 @@ def _sale_page(store, error=None, form=None):
     session = db_session()
     return render_template("sale.html", store=store, form=form or {"sku": request.args.get("sku", "")},
                            error=error, choices=products.choices(session, store_id=store.id),
-                           recent=sales.recent(session, store_id=store.id, limit=5))
+                           recent=sales.recent(session, store_id=store.id, limit=5),
+                           shown_only=customer_orders.shown_here(session, store_id=store.id))
 
 
 @bp.route("/sale", methods=["GET", "POST"])

@@ -52,10 +52,11 @@ def test_a_show_sku_ordered_shipped_by_a_store_of_the_city_received_and_handed_o
     try:
         # 1. the clerk, at the till: the model is not on the shelf, so she orders it for the customer
         sign_in(clerk, "staff@a.example.com")
-        clerk.goto(f"/stores/{a}/sale?sku={SHOW_SKU}")
-        link = clerk.locator("#order-for-customer a")
-        assert link.inner_text() == "为顾客订货"
-        link.click()
+        clerk.goto(f"/stores/{a}/sale")
+        shown = clerk.locator("#shown-only")  # the models A only shows, each with its order link
+        assert "仅陈列样机（订货销售）" in clerk.locator("main").inner_text() and SHOW_SKU in shown.inner_text()
+        assert clerk.locator("#order-for-customer a").inner_text() == "为顾客订货"
+        shown.locator("li", has_text=SHOW_SKU).locator("a").click()
         clerk.wait_for_selector("#customer-order-form")
         assert clerk.locator("h1").inner_text() == "为顾客订货"
         assert clerk.input_value("#customer-order-form input[name=sku]") == SHOW_SKU

@@ -33,6 +33,7 @@ def test_the_order_from_the_sale_page_to_the_hand_over(client, world, session):
     sign_in(client, "staff@a.example.com")
     sale = client.get(f"/stores/{a}/sale?sku={SHOW_SKU}").get_data(as_text=True)
     assert f"/stores/{a}/customer-orders?sku={SHOW_SKU}" in sale
+    assert 'id="shown-only"' in client.get(f"/stores/{a}/sale").get_data(as_text=True)  # A only shows it
     listing = client.get(f"/stores/{a}/customer-orders?sku={SHOW_SKU}")
     assert listing.status_code == 200 and f'value="{SHOW_SKU}"' in listing.get_data(as_text=True)
     response = form_post(client, f"/stores/{a}/customer-orders", f"/stores/{a}/customer-orders", {
