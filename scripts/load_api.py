@@ -218,9 +218,12 @@ def main() -> None:
                   f"({args.client}), {args.seconds:.0f} s each; brand {brand}", flush=True)
             for _key, _name, path, key in endpoints:  # warm every worker's caches and connections
                 _measure(args.client, base, path, key, args.clients, 2)
+            before = os.getloadavg()[0]
             results = {name: _measure(args.client, base, path, key, args.clients, args.seconds)
                        for _key, name, path, key in endpoints}
         _report(results)
+        print(f"load average (1 min) before {before:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
+              "above ~2.5 other work shares the machine and the figures are low", flush=True)
 
 
 def _report(results: dict) -> None:

@@ -20,6 +20,7 @@ costs the same wherever it starts. Only the brand's SKUs are ever read.
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,7 +28,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlmodel import Session
 
 from forecasting import kpis
@@ -72,14 +73,12 @@ class StockRow:
     weeks_of_cover: float | None
 
 
-@query
-def stock(session: Session, *, brand_id: int, level: str, sku: str = "", after: list | None = None,
-          limit: int = 50, as_of: datetime) -> list[StockRow]:
-    """A page of the brand's stock at `level` (sku, province or store), `limit` rows after `after`
-    (the previous page's last (sku,), (province, sku) or (store, sku))."""
-    if level not in LEVELS:
-        raise errors.InvalidValue(field="level", value=level)
-    b = StockBalance.__table__.c
+@functools.cache
+def _stock_statement(level: str, by_sku: bool, paged: bool):
+    """The one statement of a page of `stock` at `level`, built once per shape with bound parameters
+    (brand_id, sku, after_0, after_1, limit, since, as_of): the page (a CTE), then the units sold of its
+    rows only, joined to it."""
+    b, m = StockBalance.__table__.c, Movement.__table__.c
     if level == "sku":
         keys = [Product.sku]
         statement = (select(Product.sku, Product.id.label("product_id"),
@@ -101,42 +100,54 @@ def stock(session: Session, *, brand_id: int, level: str, sku: str = "", after: 
                      .select_from(StockBalance)
                      .join(Product, Product.id == b.product_id).join(Location, Location.id == b.location_id)
                      .where(Location.kind == LocationKind.store))
-    statement = statement.where(Product.brand_id == brand_id)
+    statement = statement.where(Product.brand_id == bindparam("brand_id"))
+    if by_sku:
+        statement = statement.where(Product.sku == bindparam("sku"))
+    if paged:
+        statement = statement.where(_after(keys, [bindparam(f"after_{i}") for i in range(len(keys))]))
+    page = statement.order_by(*keys).limit(bindparam("limit")).cte("page")
+    sold = (select(m.product_id, func.sum(-m.quantity).label("units"))
+            .where(m.kind == MovementKind.sale, m.ts > bindparam("since"), m.ts <= bindparam("as_of"),
+                   m.product_id.in_(select(page.c.product_id))))
+    if level == "sku":
+        sold = sold.group_by(m.product_id).subquery("sold")
+        joined = sold.c.product_id == page.c.product_id
+    elif level == "province":
+        sold = (sold.add_columns(Location.province).join(Location, Location.id == m.location_id)
+                .where(Location.kind == LocationKind.store, Location.province.in_(select(page.c.grp)))
+                .group_by(m.product_id, Location.province).subquery("sold"))
+        joined = (sold.c.product_id == page.c.product_id) & (sold.c.province == page.c.grp)
+    else:  # by the (location, product, ts) index
+        sold = (sold.add_columns(m.location_id).where(m.location_id.in_(select(page.c.location_id)))
+                .group_by(m.product_id, m.location_id).subquery("sold"))
+        joined = (sold.c.product_id == page.c.product_id) & (sold.c.location_id == page.c.location_id)
+    order = [page.c.sku] if level == "sku" else [page.c.grp, page.c.sku]
+    return select(page, sold.c.units).select_from(page).outerjoin(sold, joined).order_by(*order)
+
+
+@query
+def stock(session: Session, *, brand_id: int, level: str, sku: str = "", after: list | None = None,
+          limit: int = 50, as_of: datetime) -> list[StockRow]:
+    """A page of the brand's stock at `level` (sku, province or store), `limit` rows after `after`
+    (the previous page's last (sku,), (province, sku) or (store, sku)). One statement."""
+    if level not in LEVELS:
+        raise errors.InvalidValue(field="level", value=level)
+    params = {"brand_id": brand_id, "limit": limit, "since": as_of - timedelta(weeks=SALES_WEEKS), "as_of": as_of}
     if sku:
-        statement = statement.where(Product.sku == sku)
+        params["sku"] = sku
     if after is not None:
-        statement = statement.where(_after(keys, after))
-    rows = session.execute(statement.order_by(*keys).limit(limit)).all()
+        params.update({f"after_{i}": value for i, value in enumerate(after)})
+    rows = session.execute(_stock_statement(level, bool(sku), after is not None), params).all()
     if not rows:
         return []
-    since = as_of - timedelta(weeks=SALES_WEEKS)
-    m = Movement.__table__.c
-    sold_q = (select(m.product_id, func.sum(-m.quantity))
-              .where(m.kind == MovementKind.sale, m.ts > since, m.ts <= as_of,
-                     m.product_id.in_({r.product_id for r in rows})))
-    if level == "sku":
-        sold = {(pid,): units for pid, units in session.execute(sold_q.group_by(m.product_id)).all()}
-        key_of = [(r.product_id,) for r in rows]
-    elif level == "province":
-        sold_q = (sold_q.add_columns(Location.province).join(Location, Location.id == m.location_id)
-                  .where(Location.kind == LocationKind.store, Location.province.in_({r.grp for r in rows}))
-                  .group_by(m.product_id, Location.province))
-        sold = {(pid, grp): units for pid, units, grp in session.execute(sold_q).all()}
-        key_of = [(r.product_id, r.grp) for r in rows]
-    else:  # by the (location, product, ts) index
-        sold_q = (sold_q.add_columns(m.location_id).where(m.location_id.in_({r.location_id for r in rows}))
-                  .group_by(m.product_id, m.location_id))
-        sold = {(pid, location_id): units for pid, units, location_id in session.execute(sold_q).all()}
-        key_of = [(r.product_id, r.location_id) for r in rows]
+    weekly = [round(float(row.units or 0) / SALES_WEEKS, 3) for row in rows]
+    covers = kpis.weeks_of_cover([int(row.on_hand or 0) for row in rows], weekly)  # the one definition
     out = []
-    for row, key in zip(rows, key_of, strict=True):
-        weekly = round(float(sold.get(key) or 0) / SALES_WEEKS, 3)
-        on_hand, in_transit = int(row.on_hand or 0), int(row.in_transit or 0)
-        cover = kpis.weeks_of_cover(on_hand, weekly)  # the one definition (inf without sales: shown as null)
-        cover = round(cover, 2) if weekly > 0 else None
+    for row, rate, cover in zip(rows, weekly, covers, strict=True):
         province = row.grp if level == "province" else (row.province if level == "store" else None)
         out.append(StockRow(sku=row.sku, province=province, store=row.grp if level == "store" else None,
-                            on_hand=on_hand, in_transit=in_transit, weekly_sales=weekly, weeks_of_cover=cover))
+                            on_hand=int(row.on_hand or 0), in_transit=int(row.in_transit or 0), weekly_sales=rate,
+                            weeks_of_cover=round(float(cover), 2) if rate > 0 else None))  # inf: null
     return out
 
 

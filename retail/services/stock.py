@@ -10,11 +10,12 @@ safety); a SKU that sold recently and is out counts too.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlmodel import Session
 
 from forecasting import kpis
@@ -109,24 +110,35 @@ def stock_lines(session: Session, *, store_id: int, as_of: datetime) -> list[Sto
     return _lines(session.execute(_balances(store_id)).all(), _sold(session, store_id, as_of), as_of)
 
 
-@query
-def stock_page(session: Session, *, store_id: int, as_of: datetime, after_sku: str | None = None,
-               limit: int = 50) -> list[StockLine]:
-    """`stock_lines` a page at a time, by SKU after `after_sku` (the API's lists): the same lines, read in
-    one statement (each line's sales by two index lookups), whatever the store's history."""
-    since = as_of - timedelta(weeks=RATE_WEEKS)
+@functools.cache
+def _page_statement(paged: bool):
+    """The statement of `stock_page`, built once with bound parameters (store_id, since, year, as_of,
+    after_sku, limit): each line's sales by index lookups in scalar subqueries."""
     b, m = StockBalance.__table__.c, Movement.__table__.c
+    store_id, since, as_of = bindparam("store_id"), bindparam("since"), bindparam("as_of")
     sales_of_line = (m.location_id == store_id) & (m.product_id == b.product_id) & (m.kind == MovementKind.sale)
     recent = select(func.coalesce(func.sum(-m.quantity), 0)).where(sales_of_line, m.ts >= since, m.ts <= as_of)
-    year = select(func.coalesce(func.sum(-m.quantity), 0)).where(
-        sales_of_line, m.ts >= as_of - timedelta(weeks=INTERVAL_WEEKS), m.ts <= as_of)
+    year = select(func.coalesce(func.sum(-m.quantity), 0)).where(sales_of_line, m.ts >= bindparam("year"),
+                                                                 m.ts <= as_of)
     last = select(func.max(m.ts)).where(sales_of_line, m.ts <= as_of)
     statement = _balances(store_id).add_columns(recent.scalar_subquery().label("recent_units"),
                                                 year.scalar_subquery().label("year_units"),
                                                 last.scalar_subquery().label("last_sale"))
     statement = statement.where((b.on_hand > 0) | (b.demo > 0) | (b.in_transit > 0) | b.product_id.in_(
         select(m.product_id).where(m.location_id == store_id, m.kind == MovementKind.sale, m.ts >= since)))
+    if paged:
+        statement = statement.where(Product.sku > bindparam("after_sku"))
+    return statement.limit(bindparam("limit"))
+
+
+@query
+def stock_page(session: Session, *, store_id: int, as_of: datetime, after_sku: str | None = None,
+               limit: int = 50) -> list[StockLine]:
+    """`stock_lines` a page at a time, by SKU after `after_sku` (the API's lists): the same lines, read in
+    one statement (each line's sales by two index lookups), whatever the store's history."""
+    params = {"store_id": store_id, "since": as_of - timedelta(weeks=RATE_WEEKS), "as_of": as_of,
+              "year": as_of - timedelta(weeks=INTERVAL_WEEKS), "limit": limit}
     if after_sku is not None:
-        statement = statement.where(Product.sku > after_sku)
-    balances = session.execute(statement.limit(limit)).all()
+        params["after_sku"] = after_sku
+    balances = session.execute(_page_statement(after_sku is not None), params).all()
     return _lines(balances, {r.product_id: r for r in balances}, as_of)
