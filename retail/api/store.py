@@ -16,13 +16,13 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal, gettext
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from retail import errors, parsing
 from retail.api import core
-from retail.messages import message
+from retail.messages import N_, message
 from retail.models import Location, Product, utcnow
 from retail.request_db import db_session
 from retail.services import deliveries, replenishment, returns, stock, store_api, transfers
@@ -450,11 +450,44 @@ def receive_delivery(path: DeliveryPath, body: ReceiptIn, header: core.WriteHead
 
 # ---------------------------------------------------------------- replenishment
 
+# The sentence of each reason code of a suggested line (`replenishment.line_reasons`): the same messages as the
+# store pages' (retail/web/explanations.py; adapters do not import each other), so one catalogue entry each.
+REASON_TEXTS = {
+    "end_of_life": N_("The model is at the end of its life: it is not reordered."),
+    "expected_sales": N_("Expected to sell about %(units)s in the next %(weeks)s weeks (delivery time and the week "
+                         "until the next order)."),
+    "service_level": N_("To have enough in %(percent)s weeks out of 100, the shelf needs %(units)s."),
+    "one_on_shelf": N_("We keep one on the shelf so that a customer can take it home: about %(units)s sales are "
+                       "expected while it waits."),
+    "expected_on_shelf": N_("Expected to sell about %(units)s while a unit waits on the shelf."),
+    "held_when_likely": N_("A unit is kept when its chance of selling is at least %(chance)s%%, weighed against "
+                           "what it costs to hold: %(units)s on the shelf."),
+    "display_minimum": N_("The brand asks for at least %(units)s on display."),
+    "position": N_("You have %(on_hand)s on hand and %(coming)s on the way; to reach %(target)s, %(need)s more "
+                   "are needed."),
+    "packs": N_("It comes in packs of %(pack)s: %(units)s."),
+    "shelf_full": N_("%(units)s fewer: the shelf is full."),
+    "suggest": N_("Suggested: %(units)s."),
+    "demo_unit": N_("A demo unit: the store shows this model and sells it to order (its range is show only)."),
+}
+
+
+class ReasonOut(BaseModel):
+    code: str = Field(examples=["position"], description="Stable and machine-readable: " + ", ".join(
+        f"`{code}`" for code in REASON_TEXTS) + " (docs/api.md).")
+    numbers: dict[str, int | float] = Field(examples=[{"on_hand": 2, "coming": 0, "target": 6, "need": 4}],
+                                            description="The numbers of the reason, by name.")
+    text: str | None = Field(default=None, examples=["You have 2 on hand and 0 on the way; to reach 6, 4 more are "
+                                                     "needed."],
+                             description="The reason in the key's language; null where it has no such wording.")
+
+
 class SuggestedLineOut(BaseModel):
     sku: str = Field(examples=["RK-CASE"])
     quantity: int = Field(ge=1, examples=[10], description="Units suggested.")
-    explanation: str = Field(examples=["13-week demand 9.2 + safety 3.1 - on hand 2 - in transit 0, in packs of 5"])
-    numbers: dict = Field(description="The numbers behind the quantity.")
+    reasons: list[ReasonOut] = Field(description="Why this quantity, in order: expected sales, what is kept on "
+                                                 "the shelf, what the store holds and has coming, packs, the shelf.")
+    numbers: dict = Field(description="The plan's numbers behind the quantity.")
     ordered: int | None = Field(default=None, ge=0, description="Units ordered, once the order is submitted.")
 
 
@@ -482,9 +515,25 @@ def _replenishment(store_id: int) -> dict:
     order = suggestion.order
     return {"run_id": suggestion.run.id, "as_of": suggestion.run.as_of,
             "order": {"reference": order.reference, "status": order.status} if order else None,
-            "lines": [{"sku": product.sku, "quantity": line.quantity, "explanation": line.text or "",
+            "lines": [{"sku": product.sku, "quantity": line.quantity, "reasons": _reasons(line),
                        "numbers": _finite(line.explanation), "ordered": ordered}
                       for line, product, ordered in suggestion.lines]}
+
+
+def _reasons(line) -> list[dict]:
+    """The line's reason codes with their numbers, and each one's sentence in the key's language where the
+    catalogue has it (an English key: always)."""
+    language = core.caller().language
+    out = []
+    with force_locale(language):
+        for code, numbers in replenishment.line_reasons(line):
+            template = REASON_TEXTS.get(code)
+            text = None
+            if template is not None and (language == "en" or gettext(template) != template):
+                text = gettext(template, **{k: format_decimal(v, "#,##0.#") if isinstance(v, float) else v
+                                            for k, v in numbers.items()})
+            out.append({"code": code, "numbers": _finite(numbers), "text": text})
+    return out
 
 
 @bp.get("/replenishment", responses={200: Replenishment},

@@ -432,6 +432,37 @@ def test_no_plan_is_an_empty_suggestion(client, world):
     assert post(client, world, "/replenishment/submission", {}).status_code == 404
 
 
+def test_suggested_lines_give_reason_codes_with_numbers_and_words_in_the_keys_language(client, world, db):
+    """The reasons are codes and numbers a program reads; each one's sentence comes in the key's language
+    (S0001: Simplified Chinese, S0002 in Hong Kong: Traditional), never the planner's English."""
+    forecast = ForecastRun(start_week=date(2026, 11, 23), horizon=3, quantiles=[0.5, 0.8, 0.95])
+    db.add(forecast)
+    db.flush()
+    run = ReplenishmentRun(forecast_run_id=forecast.id, as_of=date(2026, 11, 23))
+    db.add(run)
+    db.flush()
+    numbers = {"cover_weeks": 3, "forecast_cover": 4.24, "service_level": 0.95, "cover_quantile": 7,
+               "shelf_forecast": 1.5, "presence": True, "display_min": 0, "order_up_to": 7, "on_hand": 2,
+               "in_transit": 1, "open_orders": 0, "transfers_in": 0, "transfers_out": 0, "reserved": 0,
+               "position": 3, "need": 4, "pack_size": 5, "rounding": 1, "capacity_cut": 0, "order_units": 5,
+               "reason": "", "hold_bar": 0.0}
+    for store in (world["a"], world["b"]):
+        db.add(SuggestedLine(run_id=run.id, location_id=store.id, product_id=world["case"].id, quantity=5,
+                             explanation=numbers, text="Forecast 4.24 units over 3 weeks ... Suggest 5."))
+    db.commit()
+    line = get(client, world, "/replenishment").json["lines"][0]
+    assert [r["code"] for r in line["reasons"]] == ["expected_sales", "service_level", "position", "packs", "suggest"]
+    position = next(r for r in line["reasons"] if r["code"] == "position")
+    assert position["numbers"] == {"on_hand": 2, "coming": 1, "target": 7, "need": 4}
+    assert position["text"] == "现有库存 2 件，在途 1 件；要达到 7 件，还需 4 件。"
+    assert line["reasons"][0]["numbers"] == {"units": 4.2, "weeks": 3}
+    assert all(r["text"] and "Forecast" not in r["text"] for r in line["reasons"])
+    assert "explanation" not in line
+    hong_kong = get(client, world, "/replenishment", key="other_store").json["lines"][0]["reasons"]
+    assert next(r for r in hong_kong if r["code"] == "suggest")["text"] != next(
+        r for r in line["reasons"] if r["code"] == "suggest")["text"]  # Traditional, not Simplified
+
+
 # ---------------------------------------------------------------- transfers
 
 def test_transfer_requests_made_listed_and_read_by_both_stores(client, world, db):
