@@ -308,6 +308,13 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
     superseded = session.execute(update(StoreRange).where(StoreRange.status == "proposed", StoreRange.week < week)
                                  .values(status="superseded").execution_options(synchronize_session=False)).rowcount
     now = utcnow()
+    taken = pd.DataFrame(session.execute(select(StoreRange.location_id, StoreRange.product_id).where(
+        StoreRange.week == week)).all(), columns=["location_id", "product_id"])
+    if len(taken):  # a re-run: the cells proposed already are not sent again (the unique rule still holds)
+        seen = pd.MultiIndex.from_frame(taken)
+        changed_new = changed[~pd.MultiIndex.from_frame(changed[["location_id", "product_id"]]).isin(seen)]
+    else:
+        changed_new = changed
     extra = [c for c in ("stock_units", "shelf_fill", "conversion") if c in changed.columns]
     rows = [{"location_id": int(r["location_id"]), "product_id": int(r["product_id"]), "week": week,
              "decision": r["decision"], "previous": r["current"], "status": "proposed", "reason": r["reason"],
@@ -315,7 +322,7 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
              "value_stock": round(float(r["value_stock"]), 2), "value_show": round(float(r["value_show"]), 2),
              "currency": r["currency"], "proposed_at": now,
              "detail": {k: round(float(r[k]), 4) for k in extra}}
-            for r in changed.to_dict("records")]
+            for r in changed_new.to_dict("records")]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = StoreRange.__table__
     count = select(func.count()).select_from(table).where(table.c.week == week)
