@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--planner", default="planner1@example.com")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-plan", action="store_true", help="stop after the bulk answer (no plan)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -81,6 +82,8 @@ def main() -> None:
         began = time.perf_counter()
         answered = ranging.decide_proposals(session, planner, proposal_ids=ids, approve=True)
         line("answer 500", time.perf_counter() - began, f"{answered.decided} approved, audited")
+        if args.no_plan:
+            return
         session.execute(update(StoreRange).where(StoreRange.status == "proposed", StoreRange.week == done.week)
                         .values(status="approved", decided_by=planner.id))
         session.commit()
