@@ -332,13 +332,13 @@ def ship(session: Session, actor: User, *, store_id: int, order_id: int, serials
     if order.state != S.sourced:
         _claim(session, order, "ship", actor.id)  # shipped or later: nothing to do (or refused)
         return order
-    transfer = session.get(TransferRequest, order.transfer_id)
-    if transfer.status in (TransferStatus.declined, TransferStatus.cancelled):
-        raise CustomerOrderTransferAnswered(reference=reference(order.id), status=transfer.status)
-    start = order.state
-    if not _claim(session, order, "ship", actor.id, start=start, reserved_at_source=0,
-                  detail={"transfer": transfer.id}):
+    if not _claim(session, order, "ship", actor.id, start=S.sourced, reserved_at_source=0,
+                  detail={"transfer": order.transfer_id}):
         return order
+    # Read after the claim: a cancellation that won has cancelled the transfer too, and lost to the claim above.
+    transfer = session.get(TransferRequest, order.transfer_id, populate_existing=True)
+    if transfer.status in (TransferStatus.declined, TransferStatus.cancelled):  # the origin declined it
+        raise CustomerOrderTransferAnswered(reference=reference(order.id), status=transfer.status)
     _release(session, store_id, order.product_id, order.quantity)
     if transfer.status == TransferStatus.requested:
         transfer = transfers.ship_transfer(session, actor, store_id=store_id, transfer_id=transfer.id,

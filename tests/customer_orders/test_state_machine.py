@@ -244,3 +244,18 @@ def test_the_need_follows_the_range_a_store_that_only_shows_the_model_spares_all
     order = place(session, world, quantity=3)
     assert (order.source_kind, order.source_location_id) == ("store", d.id)
     assert balance(session, d, glasses) == (3, 3, 0) and balance(session, c, glasses) == (3, 0, 0)
+
+
+def test_a_transfer_the_origin_declined_is_said_and_the_ship_writes_nothing(session, world):
+    from retail.services import transfers
+    a, c = world["a"], world["c"]
+    order = place(session, world)
+    transfers.decline_transfer(session, world["staff_c"], store_id=c.id, transfer_id=order.transfer_id,
+                               reason="展示机不外借")
+    events = count(session, CustomerOrderEvent)
+    with pytest.raises(co.CustomerOrderTransferAnswered):
+        co.ship(session, world["staff_c"], store_id=c.id, order_id=order.id)
+    assert count(session, CustomerOrderEvent) == events
+    assert session.get(CustomerOrder, order.id, populate_existing=True).state == "sourced"
+    cancelled = co.cancel(session, world["staff"], store_id=a.id, order_id=order.id)  # and order again
+    assert cancelled.state == "cancelled" and balance(session, c, world["glasses"]) == (3, 0, 0)
