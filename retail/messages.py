@@ -284,3 +284,12 @@ MESSAGES.update({
     "range_setting_invalid": N_("The range setting %(key)s is not valid: %(reason)s."),
     "calibration_unavailable": N_("The calibration cannot run: %(reason)s."),
 })
+
+# Range lines of a replenishment plan (services/replenishment.range_proposals), by kind and reason.
+MESSAGES.update({
+    "range_line_display": N_("Put %(units)s unit(s) from the shelf on display: the store only shows this model."),
+    "range_line_return": N_("Send %(units)s unit(s) back to the warehouse: the store no longer sells this model "
+                            "from stock."),
+    "range_line_markdown": N_("Mark %(units)s demo unit(s) down to %(price)s (list price %(list_price)s): the "
+                              "model reaches its end of life or is no longer shown."),
+})

@@ -27,7 +27,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
 
 from forecasting import replenishment as policy
@@ -680,3 +680,26 @@ def latest_run_config(session: Session) -> dict | None:
     if run is None:
         return None
     return {"id": run.id, "as_of": run.as_of, **(run.config or {})}
+
+
+@query
+def latest_range_lines(session: Session, *, store: str | None = None, limit: int = 200) -> dict:
+    """The latest plan's range lines: lines and units by kind for the network, and one store's lines (by store
+    code, at most `limit`) with their SKU, reason and figures."""
+    run = session.execute(select(ReplenishmentRun.id).order_by(ReplenishmentRun.as_of.desc(),
+                                                               ReplenishmentRun.id.desc()).limit(1)).scalar()
+    if run is None:
+        return {"run_id": None, "totals": {}, "rows": []}
+    totals = {kind: (int(n), int(units or 0)) for kind, n, units in session.execute(
+        select(RangeLine.kind, func.count(), func.sum(RangeLine.quantity)).where(RangeLine.run_id == run)
+        .group_by(RangeLine.kind)).all()}
+    rows = []
+    if store:
+        rows = [{"kind": line.kind, "sku": sku, "quantity": line.quantity, "reason": line.reason,
+                 "detail": line.detail or {}}
+                for line, sku in session.execute(
+                    select(RangeLine, Product.sku).join(Location, Location.id == RangeLine.location_id)
+                    .join(Product, Product.id == RangeLine.product_id)
+                    .where(RangeLine.run_id == run, Location.code == store[:16])
+                    .order_by(Product.sku, RangeLine.kind).limit(limit)).all()]
+    return {"run_id": run, "totals": totals, "rows": rows}

@@ -64,11 +64,25 @@ def reason_sentence(row: dict) -> str:
                                               "stock": money(row["value_stock"]), "show": money(row["value_show"])})
 
 
+KIND_WORDS = {"display": _l("On display"), "return": _l("Back to the warehouse"), "markdown": _l("Demo unit markdown")}
+
+
+def line_sentence(row: dict) -> str:
+    """What a range line of the plan asks the store to do, in the reader's language."""
+    detail = row["detail"]
+    params = {"units": row["quantity"]}
+    if row["kind"] == "markdown" and detail.get("currency"):
+        params.update(price=format_currency(detail.get("price", 0), detail["currency"]),
+                      list_price=format_currency(detail.get("list_price", 0), detail["currency"]))
+    return message(f"range_line_{row['kind']}", params)
+
+
 def _page(error=None, status=200):
     chosen = _filters()
     offset = _digits("offset", 7) or 0
     view = ranging.proposals(db_session(), offset=offset, **chosen)
     run = replenishment.latest_run_config(db_session())
+    plan_lines = replenishment.latest_range_lines(db_session(), store=chosen["store"])
     query = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in chosen.items() if v not in (None, "")}
     if view.week is not None:
         query["week"] = view.week.isoformat()
@@ -77,7 +91,8 @@ def _page(error=None, status=200):
         if offset + ranging.PAGE < view.total else None
     return render_template("ranging.html", view=view, chosen=chosen, error=error, here=here, more=more,
                            offset=offset, decisions=DECISION_WORDS, statuses=STATUS_WORDS, reasons=REASON_LABELS,
-                           sentence=reason_sentence, plan=run, page_size=ranging.PAGE,
+                           sentence=reason_sentence, plan=run, page_size=ranging.PAGE, plan_lines=plan_lines,
+                           kinds=KIND_WORDS, line_sentence=line_sentence,
                            in_force=ranging.range_counts(db_session(), day=view.week) if view.week else {}), status
 
 

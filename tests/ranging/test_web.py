@@ -124,3 +124,23 @@ def test_reject_all_shown_and_refusals_render_the_page_again(client, session, wo
     assert client.post("/network/ranging/decide", data={"decision": "approve", "id": "1"}).status_code == 400  # no CSRF
     session.expire_all()
     assert [session.get(StoreRange, r.id).status for r in world["rows"][:2]] == ["proposed", "proposed"]
+
+
+def test_the_page_shows_what_the_latest_plan_asks_of_a_store_because_of_its_range(client, session, world):
+    from retail.services import ranging as ranging_service
+    from retail.services import replenishment
+    from tests.committing import inventory
+    from tests.ranging.helpers import MONDAY, forecast
+
+    a = world["a"]
+    inventory.receive_purchase(session, location_id=a.id, sku="RK-CASE", quantity=3)
+    none = proposal(session, a, world["case"], "none")
+    ranging_service.decide_proposals(session, world["planner"], proposal_ids=[none.id], approve=True)
+    forecast(session, [(a, world["glasses"], 1.0)])
+    replenishment.plan(session, as_of=MONDAY)
+    sign_in(client, world["admin"].email)
+    page = client.get("/network/ranging/?store=S0001&status=approved").get_data(as_text=True)
+    section = page[page.index('id="range-lines"'):]
+    assert "Back to the warehouse" in section and "RK-CASE" in section
+    assert "Send 3 unit(s) back to the warehouse" in section
+    assert "Filter by a store" in client.get("/network/ranging/").get_data(as_text=True)
