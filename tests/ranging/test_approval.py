@@ -152,3 +152,33 @@ def test_concurrent_answers_decide_a_proposal_once(database_url, session, world)
     audits = session.execute(select(AuditLog.entity_id, func.count()).where(AuditLog.entity == "store_range")
                              .group_by(AuditLog.entity_id)).all()
     assert sorted(int(e) for e, n in audits if n == 1) == sorted(ids) and all(n == 1 for _, n in audits)
+
+
+def test_negative_control_a_claim_without_the_status_condition_decides_twice(database_url, session, world):
+    """The same eight concurrent requests with the claim's status condition removed (`UPDATE ... WHERE id = :id`):
+    every request matches the row, so the proposal is 'decided' eight times. This is what the conditional UPDATE
+    of `decide_proposals` prevents, and shows that the harness above sees a doubled decision when there is one."""
+    from sqlalchemy import update
+
+    from retail.models import utcnow
+
+    row = proposal(session, world["a"], world["glasses"], "show")
+    engine = make_engine(database_url)
+    barrier = threading.Barrier(8)
+    claimed = []
+
+    def naive(i):
+        with new_session(engine) as own:
+            barrier.wait()
+            with own.begin():
+                count = own.execute(update(StoreRange).where(StoreRange.id == row.id).values(
+                    status="approved" if i % 2 else "rejected", decided_at=utcnow())).rowcount
+            claimed.append(count)
+
+    threads = [threading.Thread(target=naive, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert sum(claimed) == 8  # eight answers to one proposal: the bug the status condition prevents
