@@ -15,7 +15,9 @@ from sqlmodel import Session
 from retail.models import CustomerOrder, CustomerOrderEvent, Movement, SerialUnit, StockBalance, StoreRange
 from tests.browser.conftest import PHONE, serve_world
 from tests.browser.test_store_flows import sign_in
+from tests.committing import inventory
 from tests.customer_orders.pages_world import SHOW_SKU, endless_aisle_world
+from tests.web.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +138,74 @@ def test_a_show_sku_ordered_shipped_by_a_store_of_the_city_received_and_handed_o
             moved = s.execute(select(func.sum(Movement.quantity)).where(
                 Movement.location_id == location, Movement.product_id == station)).scalar_one()
             assert moved == balance(s, location, station)[0]
+        states = list(s.execute(select(CustomerOrderEvent.to_state).where(CustomerOrderEvent.order_id == order_id)
+                                .order_by(CustomerOrderEvent.id)).scalars())
+        assert states == ["placed", "sourced", "shipped", "arrived", "handed_over"]
+
+
+def test_from_the_dc_a_planner_ships_and_the_clerk_hands_over(browser, server, served_db, shots):
+    """Two units, more than the city's stores can spare: the DC is the source; a planner (on a laptop, in
+    English) ships it from the DC list; the clerk (phone, Simplified Chinese) receives and hands it over."""
+    _url, engine, world = served_db
+    a, dc, station = world["a"].id, world["dc"].id, world["station"].id
+    with Session(engine, expire_on_commit=False) as s:
+        inventory.receive_purchase(s, location_id=dc, sku=SHOW_SKU, quantity=2, serials=["ST-D1", "ST-D2"],
+                                   reference="PO-DC-STATION")
+        c_before = balance(s, world["c"].id, station)
+    clerk_context = phone(browser, server)
+    planner_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB", base_url=server)
+    clerk, planner = clerk_context.new_page(), planner_context.new_page()
+    try:
+        sign_in(clerk, "staff@a.example.com")
+        clerk.goto(f"/stores/{a}/customer-orders?sku={SHOW_SKU}")
+        clerk.fill("input[name=quantity]", "2")
+        clerk.fill("input[name=promised_date]", (date.today() + timedelta(days=3)).isoformat())
+        clerk.select_option("select[name=fulfilment]", "delivery")
+        clerk.fill("input[name=customer_ref]", "小票 0099")
+        clerk.fill("input[name=address]", "上海市徐汇区某路 8 号")
+        clerk.click("#customer-order-form button.primary")
+        clerk.wait_for_selector("#order-state")
+        assert "由仓库发货" in clerk.locator("main").inner_text()
+        order_id = int(clerk.url.rstrip("/").rsplit("/", 1)[1])
+
+        planner.goto("/login")  # a planner has no store tabs: signed in when the login form is gone
+        planner.fill("input[name=email]", "planner@example.com")
+        planner.fill("input[name=password]", PASSWORD)
+        planner.click("button.primary")
+        planner.wait_for_url(lambda url: "/login" not in url)
+        planner.goto("/customer-orders/dc")
+        row = planner.locator("#dc-orders li", has_text=f"CO-{order_id}")
+        assert "DC-SH → S0001" in row.inner_text() and "上海市" not in planner.locator("main").inner_text()
+        row.locator("button").click()
+        planner.wait_for_selector(".flash")
+        assert f"Customer order CO-{order_id} shipped from the DC." in planner.locator(".flash").inner_text()
+
+        clerk.goto(f"/stores/{a}/customer-orders/{order_id}")
+        assert clerk.locator("#order-state").inner_text() == "在途"
+        assert "ST-D1, ST-D2" in clerk.locator("#arrive").inner_text()
+        clerk.fill("#arrive textarea[name=serials]", "ST-D1\nST-D2")
+        clerk.click("#arrive button.primary")
+        clerk.wait_for_selector("#hand-over")
+        clerk.click("#hand-over button.primary")
+        clerk.wait_for_selector("#order-sale")
+        assert clerk.locator("#order-state").inner_text() == "已交付"
+        fits_the_phone(clerk)
+        shots(clerk, "customer-order-5-from-the-dc")
+    finally:
+        clerk_context.close()
+        planner_context.close()
+
+    with Session(engine) as s:
+        order = s.get(CustomerOrder, order_id)
+        assert (order.state, order.source_location_id, sorted(order.serials)) == ("handed_over", dc, ["ST-D1", "ST-D2"])
+        sale = s.get(Movement, order.sale_movement_id)
+        assert (sale.quantity, sale.unit_price, sale.reference) == (-2, Decimal("2499.00"), f"CO-{order_id}")
+        shipped = s.execute(select(Movement.kind, Movement.quantity).where(
+            Movement.location_id == dc, Movement.reference == f"CO-{order_id}")).all()
+        assert list(map(tuple, shipped)) == [("transfer_out", -2)]
+        assert balance(s, dc, station)[:3] == (0, 0, 0) and balance(s, world["c"].id, station) == c_before
+        assert balance(s, a, station)[:3] == (0, 0, 0)
+        assert {s.get(SerialUnit, x).state for x in ("ST-D1", "ST-D2")} == {"sold"}
         states = list(s.execute(select(CustomerOrderEvent.to_state).where(CustomerOrderEvent.order_id == order_id)
                                 .order_by(CustomerOrderEvent.id)).scalars())
         assert states == ["placed", "sourced", "shipped", "arrived", "handed_over"]
