@@ -112,3 +112,14 @@ def test_a_planner_ships_the_dc_orders_from_the_dc_page(client, world, session):
     assert 'id="dc-orders"' not in client.get("/customer-orders/dc").get_data(as_text=True)
     session.rollback()  # a fresh snapshot: the app committed in its own connection
     assert session.get(CustomerOrder, order.id, populate_existing=True).state == "shipped"
+
+
+def test_hong_kong_staff_read_traditional_chinese_and_prices_in_hkd(client, world, session):
+    b = world["b"].id
+    sign_in(client, "staff@b.example.com")  # zh_Hant
+    html = client.get(f"/stores/{b}/customer-orders").get_data(as_text=True)
+    assert "為顧客訂貨" in html and "訂金（HKD，選填）" in html and "登記訂貨" in html
+    refused = form_post(client, f"/stores/{b}/customer-orders", f"/stores/{b}/customer-orders", {
+        "sku": SHOW_SKU, "quantity": "1", "deposit": "HK$3,000", "promised_date": date.today().isoformat(),
+        "customer_ref": "HK-1"})
+    assert refused.status_code == 422 and "訂金 3000.00 高於售價 2699.00 HKD" in refused.get_data(as_text=True)
