@@ -166,7 +166,7 @@ def plot_network(rows: dict, points: dict, path: Path, served: float) -> None:
     ax.set_ylabel("demand served (%)")
     lo = min(r["demand_served"] for rs in rows.values() for r in rs)
     ax.set_ylim(max(100 * lo - 1, 50), 100)
-    ax.set_title("Demand served against network turnover, last year of the world (red circles: reported points)")
+    ax.set_title("Demand served against network turnover, last year (circles: reported points)", fontsize=10)
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
