@@ -161,3 +161,22 @@ def test_min_max_dc_buys_at_least_the_moq_and_today_s_stores_do_not_sell_to_orde
     assert books.dc_purchases >= 1 and books.dc_bought >= 10 * books.dc_purchases
     assert k["units_to_order"] == 0 and k["demand_served"] == k["fill_rate"] < 1
     assert k["inventory_dc"] > 0
+
+
+def test_the_reported_point_is_the_lowest_reaching_the_target_and_json_has_the_three_policies():
+    from forecasting.simulation import sweeps
+
+    row = {"fill_rate": 0.9, "gross_margin": 1, "avg_inventory_cost": 2}
+    ours = [{**row, "demand_served": s, "turnover": t} for s, t in ((0.94, 0.30), (0.955, 0.25), (0.97, 0.20))]
+    minmax = [{**row, "demand_served": s, "turnover": t} for s, t in ((0.951, 0.15), (0.96, 0.16), (0.98, 0.09))]
+    ranging = [{**row, "demand_served": s, "turnover": t, "conversion": c, "delivery": 40.0, "serve_value": v}
+               for s, t, c, v in ((0.952, 0.21, 0.6, 1.0), (0.97, 0.18, 0.6, 2.0), (0.951, 0.5, 0.9, 1.0))]
+    points = sweeps.report_points({"minmax": minmax, "ours": ours, "ranging": ranging}, 0.95)
+    assert points["ours"]["turnover"] == 0.25  # the lowest demand served at or above 0.95
+    assert points["minmax"]["turnover"] == 0.16  # min/max tuned: its best turnover reaching 0.95
+    assert points["ranging"]["turnover"] == 0.21  # at conversion 0.6 only
+    assert sweeps.lowest_reaching(ours, 0.99)["demand_served"] == 0.97  # none reaches: the one serving most
+    out = sweeps.network_json({"points": points})
+    assert set(out) == {"minmax", "ours", "ranging"}
+    assert all(set(v) == {"demand_served", "fill_rate", "turnover", "gross_margin", "avg_inventory_cost"}
+               for v in out.values())
