@@ -61,6 +61,9 @@ KEEP_ON_SHELF = 1  # a store that stocks the SKU never gives its last unit away:
 MAX_CANDIDATES = 200  # stores of one city looked at (the largest city has about 150 partner stores)
 OPEN = (S.placed, S.sourced, S.shipped, S.arrived)
 FORWARD = (S.placed, S.sourced, S.shipped, S.arrived, S.handed_over)
+# The customer's contact and address serve the open order only: the closing transition erases them (the
+# customer reference, the store's own ticket number, stays).
+FORGET = {"contact": None, "address": None}
 
 # The one table of transitions: verb -> (states it may start from, state it leads to).
 NEXT = {
@@ -430,7 +433,7 @@ def hand_over(session: Session, actor: User, *, store_id: int, order_id: int,
         return order
     due = order.unit_price * order.quantity - order.deposit
     held = order.reserved_here
-    if not _claim(session, order, "hand_over", actor.id, start=S.arrived, reserved_here=0,
+    if not _claim(session, order, "hand_over", actor.id, start=S.arrived, reserved_here=0, **FORGET,
                   detail={"due": f"{due:.2f}", "deposit": f"{order.deposit:.2f}", "currency": order.currency}):
         return order
     _release(session, store_id, order.product_id, held)
@@ -457,7 +460,7 @@ def cancel(session: Session, actor: User, *, store_id: int, order_id: int, reaso
     if start == S.cancelled:
         return order
     if not _claim(session, order, "cancel", actor.id, start=start, refund=order.deposit, cancel_reason=reason,
-                  reserved_at_source=0, reserved_here=0,
+                  reserved_at_source=0, reserved_here=0, **FORGET,
                   detail={"refund": f"{order.deposit:.2f}", "currency": order.currency, "reason": reason}):
         return order
     if start == S.sourced:

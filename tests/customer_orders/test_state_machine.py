@@ -72,6 +72,7 @@ def test_same_city_store_ships_the_clerk_receives_and_hands_over(session, world)
     due = session.execute(select(CustomerOrderEvent.detail).where(
         CustomerOrderEvent.order_id == order.id, CustomerOrderEvent.to_state == "handed_over")).scalar_one()
     assert due["due"] == "2499.00"  # the deposit counts toward the price
+    assert (order.contact, order.address, order.customer_ref) == (None, None, "T-1001")  # erased when closed
 
 
 def test_repeated_transitions_act_once(session, world):
@@ -207,6 +208,7 @@ def test_cancel_gives_back_what_was_held_and_records_the_refund(session, world):
     cancelled = co.cancel(session, world["staff"], store_id=a.id, order_id=waiting.id, reason="changed mind")
     assert (cancelled.state, cancelled.refund, cancelled.cancel_reason) == ("cancelled", Decimal("500.00"),
                                                                             "changed mind")
+    assert cancelled.contact is None
     assert session.get(TransferRequest, waiting.transfer_id).status == "cancelled"
     assert balance(session, c, glasses) == (3, 0, 0)
 
