@@ -163,10 +163,61 @@ def _wrk(base: str, path: str, key: str | None, clients: int, seconds: float) ->
                 [errors.group(1).strip()] if errors else []), "p50": ms("50"), "p99": ms("99")}
 
 
-def _measure(client: str, base: str, path: str, key: str | None, clients: int, seconds: float) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(url: str) -> set[int]:
+    """gunicorn (this script's child and its workers) and the PostgreSQL backends of the load database."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    todo = [pid for pid in children.get(os.getpid(), [])  # not wrk, also a child
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    pids = set()
+    while todo:
+        pid = todo.pop()
+        pids.add(pid)
+        todo.extend(children.get(pid, []))
+    engine = _ADMIN.setdefault(url, create_engine(url))
+    with engine.connect() as connection:
+        pids |= {pid for (pid,) in connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))}
+    return pids
+
+
+_ADMIN: dict = {}
+
+
+def _cpu(pids: set[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def _measure(client: str, base: str, path: str, key: str | None, clients: int, seconds: float,
+             url: str | None = None) -> dict:
+    """The run's figures, and with `url` the server's CPU per request (gunicorn and PostgreSQL, user and
+    system time): what the operation costs whatever else shares the machine."""
+    before = _cpu(_server_pids(url)) if url else {}
     if client == "wrk":
-        return _wrk(base, path, key, clients, seconds)
-    return asyncio.run(_drive(base, path, key, clients, seconds))
+        result = _wrk(base, path, key, clients, seconds)
+    else:
+        result = asyncio.run(_drive(base, path, key, clients, seconds))
+    if url:
+        after = _cpu(_server_pids(url) | set(before))
+        used = sum(after.get(pid, before.get(pid, 0.0)) - before.get(pid, 0.0) for pid in set(before) | set(after))
+        result["cpu_ms"] = 1000 * used / max(1, result["requests"])
+    return result
 
 
 def _config(text_: str) -> tuple[int, int, str]:
@@ -219,7 +270,7 @@ def main() -> None:
             for _key, _name, path, key in endpoints:  # warm every worker's caches and connections
                 _measure(args.client, base, path, key, args.clients, 2)
             before = os.getloadavg()[0]
-            results = {name: _measure(args.client, base, path, key, args.clients, args.seconds)
+            results = {name: _measure(args.client, base, path, key, args.clients, args.seconds, url)
                        for _key, name, path, key in endpoints}
         _report(results)
         print(f"load average (1 min) before {before:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
@@ -228,14 +279,19 @@ def main() -> None:
 
 def _report(results: dict) -> None:
     ceiling = results["ceiling: GET /api/v1/me"]["rps"]
-    print(f"{'operation':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  verdict (target p99 < "
-          f"{TARGET_P99_MS:.0f} ms, ratio >= {TARGET_RATIO})")
+    cpu_ceiling = results["ceiling: GET /api/v1/me"].get("cpu_ms") or float("nan")
+    print(f"{'operation':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'cpu ms':>7} {'cpu ratio':>9}"
+          f"  verdict (target p99 < {TARGET_P99_MS:.0f} ms, ratio >= {TARGET_RATIO})")
     for name, r in results.items():
         ratio = r["rps"] / ceiling if ceiling else float("nan")
         verdict = "ok" if r["p99"] < TARGET_P99_MS and (ratio >= TARGET_RATIO or "ceiling" in name) else "MISS"
         if r["failures"]:
             verdict += f" ({r['failures']} non-200: {r['statuses']})"
-        print(f"{name:<34} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {ratio:>6.2f}  {verdict}", flush=True)
+        cpu = r.get("cpu_ms", float("nan"))
+        print(f"{name:<34} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {ratio:>6.2f} {cpu:>7.2f} "
+              f"{cpu_ceiling / cpu:>9.2f}  {verdict}", flush=True)
+    print("cpu ms: the server's CPU per request (gunicorn and PostgreSQL backends, user + system; not Redis or the "
+          "client); cpu ratio: the ceiling's cpu ms / this one's, the throughput ratio two free cores would give")
 
 
 if __name__ == "__main__":

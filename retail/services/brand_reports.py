@@ -260,6 +260,7 @@ def _latest_run(session: Session) -> ForecastRun | None:
 # aggregation (about 0.1 s for a brand of 300 stores x 20 SKUs), the next ones a slice of a list.
 _SUMS: dict[tuple, tuple[list, list]] = {}
 _SUMS_LOCK = threading.Lock()
+_SUMS_BUILDING = threading.Lock()
 SUMS_KEPT = 64
 
 
@@ -298,6 +299,13 @@ def _summed(session: Session, run, brand_id: int, level: str, sku: str) -> tuple
         kept = _SUMS.get(key)
     if kept is not None:
         return kept
+    with _SUMS_BUILDING:  # one thread sums, the others of the worker wait for it (not 16 sums at once)
+        with _SUMS_LOCK:
+            kept = _SUMS.get(key)
+        return kept if kept is not None else _sum(session, run, brand_id, level, sku, key)
+
+
+def _sum(session: Session, run, brand_id: int, level: str, sku: str, key: tuple) -> tuple[list, list]:
     fs = ForecastSeries.__table__.c
     series = session.execute(_series_query(run.id, brand_id, sku, Location.code, Location.province, Product.sku,
                                            fs.mean, fs.quantiles)).all()
