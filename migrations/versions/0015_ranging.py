@@ -45,7 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table('store_range', schema=None) as batch_op:
         batch_op.create_index('ix_store_range_cell', ['location_id', 'product_id', 'status', 'valid_from'], unique=False)
         batch_op.create_index('ix_store_range_status', ['status', 'valid_from'], unique=False)
-        batch_op.create_index('ix_store_range_week', ['week', 'status'], unique=False)
+        batch_op.create_index('ix_store_range_week', ['week', 'status', 'location_id', 'product_id'], unique=False)
 
     op.create_table('range_setting',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),

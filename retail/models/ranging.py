@@ -35,7 +35,7 @@ class StoreRange(SQLModel, table=True):
         UniqueConstraint("location_id", "product_id", "week", name="one_range_proposal_per_cell_and_week"),
         Index("ix_store_range_cell", "location_id", "product_id", "status", "valid_from"),
         Index("ix_store_range_status", "status", "valid_from"),
-        Index("ix_store_range_week", "week", "status"),
+        Index("ix_store_range_week", "week", "status", "location_id", "product_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     location_id: int = Field(foreign_key="location.id")

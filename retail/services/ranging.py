@@ -449,32 +449,35 @@ def proposals(session: Session, *, week: date | None = None, brand_id: int | Non
     where = [StoreRange.week == week]
     if status in STATUSES:
         where.append(StoreRange.status == status)
-    if brand_id is not None:
-        where.append(Product.brand_id == brand_id)
-    if province:
-        where.append(Location.province == province)
-    if tier is not None:
-        where.append(Location.city_tier == tier)
-    if store:
-        where.append(Location.code == store)
     if decision in DECISIONS:
         where.append(StoreRange.decision == decision)
     if reason in REASONS:
         where.append(StoreRange.reason == reason)
+    joined = [cond for cond, given in ((Product.brand_id == brand_id, brand_id is not None),
+                                       (Location.province == province, bool(province)),
+                                       (Location.city_tier == tier, tier is not None),
+                                       (Location.code == store, bool(store))) if given]
     base = (select(StoreRange, Location.code, Location.name, Location.city, Location.province, Location.city_tier,
                    Product.sku, Product.model, Brand.name)
             .join(Location, Location.id == StoreRange.location_id).join(Product, Product.id == StoreRange.product_id)
-            .join(Brand, Brand.id == Product.brand_id).where(*where))
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    found = session.execute(base.order_by(Location.code, Product.sku).offset(max(0, int(offset))).limit(PAGE)).all()
+            .join(Brand, Brand.id == Product.brand_id).where(*where, *joined))
+    counts = dict(session.execute(select(StoreRange.status, func.count()).where(StoreRange.week == week)
+                                  .group_by(StoreRange.status)).all())
+    if joined:
+        total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    elif decision in DECISIONS or reason in REASONS or status not in STATUSES:  # the week's rows alone, no join
+        total = session.execute(select(func.count()).select_from(StoreRange).where(*where)).scalar_one()
+    else:
+        total = counts.get(status, 0)
+    # By store, then SKU (ids: the order of the (week, status, store, product) index, so a page is read, not sorted).
+    found = session.execute(base.order_by(StoreRange.location_id, StoreRange.product_id)
+                            .offset(max(0, int(offset))).limit(PAGE)).all()
     rows = [{"id": r.id, "store_id": r.location_id, "store": code, "store_name": name, "city": city,
              "province": prov, "tier": t, "sku": sku, "model": model, "brand": brand, "previous": r.previous,
              "decision": r.decision, "reason": r.reason, "status": r.status, "weekly_demand": r.weekly_demand,
              "value_stock": r.value_stock, "value_show": r.value_show, "currency": r.currency,
              "valid_from": r.valid_from, "valid_to": r.valid_to, "detail": r.detail or {}}
             for r, code, name, city, prov, t, sku, model, brand in found]
-    counts = dict(session.execute(select(StoreRange.status, func.count()).where(StoreRange.week == week)
-                                  .group_by(StoreRange.status)).all())
     return ProposalPage(week, weeks, rows, int(total), counts, brands, provinces, tiers)
 
 
