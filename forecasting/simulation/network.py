@@ -13,7 +13,8 @@ One weekly loop runs the three policies (`run_network(world, covers, net, policy
   forecast (aisle.py): `stock` cells hold the cost-aware level (at least one unit), `show` cells a demo unit
   per store x model (none where a SKU of the model is in stock), `none` nothing; the DC is sized as for
   ours on the demand of the stock cells plus the converted demand of the show cells. A stocked cell
-  dropped from the range sends its units back to its DC (transfer cost each, one week on the road).
+  ranged out (`none`) sends its units back to its DC (transfer cost each, one week on the road); one moved
+  to `show` sells its units down. A stocked cell holds at least one unit (`LIFT`).
 
 Each week: arrivals (stores from the DC, one week; DCs from the brand, its lead time), write-downs of the
 SKUs reaching end of life (markdown share of the cost of every unit in the network), the range decision
