@@ -254,6 +254,7 @@ def decide(cells: pd.DataFrame, settings: RangeSettings = RangeSettings(), *, ca
     out["reason"] = reason
     out["value"] = np.where(decision == "stock", vs, np.where(decision == "show", vw, 0.0))
     out["changed"] = out["decision"].to_numpy() != current
+    out.index = cells.index  # the caller's rows keep their index
     return out
 
 

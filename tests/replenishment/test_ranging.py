@@ -188,3 +188,10 @@ def test_stickiness_keeps_the_current_option_when_the_forecast_wobbles():
     assert (kept["decision"], bool(kept["changed"])) == ("stock", False)
     # From none, stickiness changes nothing: the cell stays out.
     assert decide(frame(cell(current="none", **slow)), RangeSettings(stickiness=5.0)).iloc[0]["decision"] == "none"
+
+
+def test_the_output_keeps_the_callers_index():
+    cells = frame(cell(sku="A"), cell(sku="B", weekly_mean=0.0)).set_index(pd.Index([10, 20]))
+    out = decide(cells)
+    assert list(out.index) == [10, 20] and list(out["sku"]) == ["A", "B"]
+    assert list(out["decision"]) == ["stock", "none"]
