@@ -70,8 +70,10 @@ def policy_line(config: dict) -> str:
 @click.option("--target", type=click.FloatRange(0.5, 0.999), required=True, help="demand served, e.g. 0.96")
 @click.option("--by", type=click.Choice(["tier", "brand"]), default=None, help="one parameter per tier or brand "
                                                                                  "(default: one for the network)")
+@click.option("--policy", "policy_name", type=click.Choice(["ours", "ranging"]), default="ours", show_default=True,
+              help="ours: hold_per_kcny, read by `replenish plan`; ranging: serve_value, read by `ranging propose`")
 @with_appcontext
-def calibrate(target, by):
+def calibrate(target, by, policy_name):
     with new_session(current_app.extensions["engine"]) as session, tqdm(total=3, desc="calibrate",
                                                                          disable=None) as bar:
         def step(label):
@@ -79,7 +81,8 @@ def calibrate(target, by):
             bar.update(1)
 
         try:
-            rows = replenishment.calibrate(session, target=target, by=by, progress=step)
+            rows = replenishment.calibrate(session, target=target, by=by, policy_name=policy_name,
+                                           progress=step)
         except errors.DomainError as exc:
             raise click.ClickException(str(exc)) from exc
         bar.update(bar.total - bar.n)

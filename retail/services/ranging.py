@@ -36,6 +36,7 @@ from retail.models import (
     Location,
     LocationKind,
     LocationStatus,
+    PolicyCalibration,
     Product,
     RangeSetting,
     StockBalance,
@@ -154,6 +155,36 @@ def update_setting(session: Session, actor: User, *, key: str, value) -> Setting
                  detail={"before": before, "after": {"value": value}})
     session.flush()
     return settings(session)
+
+
+@query
+def latest_calibrations(session: Session, *, parameter: str) -> list[PolicyCalibration]:
+    """The latest calibration of `parameter` for each scope and key (network; each tier; each brand): the
+    replenishment plan reads hold_per_kcny, the range proposal serve_value (policy "ranging")."""
+    rows = session.execute(select(PolicyCalibration).where(PolicyCalibration.parameter == parameter)
+                           .order_by(PolicyCalibration.created_at.desc(), PolicyCalibration.id.desc())).scalars().all()
+    seen, out = set(), []
+    for row in rows:
+        if (row.scope, row.scope_key) not in seen:
+            seen.add((row.scope, row.scope_key))
+            out.append(row)
+    return out
+
+
+def _serve_values(cells: pd.DataFrame, calibrations: list[PolicyCalibration]) -> np.ndarray:
+    """serve_value of each cell: its brand's calibration, else its tier's, else the network's (NaN: none, the
+    settings' value)."""
+    value = np.full(len(cells), np.nan)
+    for scope, column in (("network", None), ("tier", "tier"), ("brand", "brand")):
+        table = {c.scope_key: c.value for c in calibrations if c.scope == scope}
+        if not table:
+            continue
+        if column is None:
+            value[:] = table[""] if "" in table else np.nan
+        else:
+            found = cells[column].astype(str).map(table).to_numpy(dtype=float)
+            value = np.where(np.isnan(found), value, found)
+    return value
 
 
 # --- what a cell is on a day -------------------------------------------------------------------------------
@@ -300,6 +331,9 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
     conf = settings(session)
     step("cells")
     cells, capacity = _cells(session, run, week, conf)
+    serve = latest_calibrations(session, parameter="serve_value")
+    if serve and len(cells):
+        cells["serve_value"] = _serve_values(cells, serve)
     step("decide")
     decided = maths.decide(cells, conf.maths(), capacity=capacity, brand_minimum=conf.brand_minimum()) \
         if len(cells) else cells.assign(decision=[], reason=[], value_stock=[], value_show=[], changed=[])

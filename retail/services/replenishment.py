@@ -95,15 +95,8 @@ def _positions(session: Session, stores: pd.DataFrame, products: pd.DataFrame) -
 
 @query
 def calibrations_in_use(session: Session) -> list[PolicyCalibration]:
-    """The latest calibration of each scope and key (network; each tier; each brand)."""
-    rows = session.execute(select(PolicyCalibration).order_by(PolicyCalibration.created_at.desc(),
-                                                              PolicyCalibration.id.desc())).scalars().all()
-    seen, out = set(), []
-    for row in rows:
-        if (row.scope, row.scope_key) not in seen and row.parameter == "hold_per_kcny":
-            seen.add((row.scope, row.scope_key))
-            out.append(row)
-    return out
+    """The latest calibration of hold_per_kcny for each scope and key (network; each tier; each brand)."""
+    return ranging.latest_calibrations(session, parameter="hold_per_kcny")
 
 
 def _hold_by_cell(pairs: pd.DataFrame, calibrations: list[PolicyCalibration], stores: pd.DataFrame,

@@ -105,3 +105,24 @@ def test_settings_are_checked_and_audited(session, world):
     assert ranging.settings(session).values["slots"] == ranging.DEFAULTS["slots"]
     assert session.execute(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "range_setting.updated")).scalar_one() == 1
+
+
+def test_a_calibrated_serve_value_is_read_by_the_proposal(session, world):
+    """policy "ranging"'s calibrated parameter (CNY a served unit is worth): a model that does not pay for itself
+    is kept on display once serving demand is worth enough (the network's value; a tier's overrides it)."""
+    from retail.services import replenishment
+
+    a = world["a"]
+    forecast(session, [(a, world["station"], 0.001)])
+    first = ranging.propose(session, week=MONDAY)
+    assert first.by_reason == {"low_demand": 1}
+    replenishment.record_calibration(session, target=0.96, value=100_000, achieved=0.96, parameter="serve_value",
+                                     policy_name="ranging")
+    nxt = MONDAY + timedelta(weeks=1)
+    later = ranging.propose(session, week=nxt)
+    assert later.changed == 0  # served demand now pays: stock stays (no change from today's range)
+    replenishment.record_calibration(session, target=0.9, value=0.001, achieved=0.9, parameter="serve_value",
+                                     scope="tier", scope_key="1", policy_name="ranging")
+    again = ranging.propose(session, week=nxt + timedelta(weeks=1))
+    assert again.by_reason == {"low_demand": 1}  # the tier's own (small) value wins over the network's
+    assert [c.scope for c in ranging.latest_calibrations(session, parameter="serve_value")] == ["tier", "network"]
