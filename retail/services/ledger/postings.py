@@ -1,8 +1,10 @@
 """The stock ledger's one write path: a movement row and its balance change, in one transaction.
 
-Every decrement is a conditional UPDATE (`... WHERE on_hand + :delta >= 0`): the database
+Every decrement is a conditional UPDATE (`... WHERE on_hand + :delta >= reserved`): the database
 refuses to oversell, also when several workers race for the last unit, on PostgreSQL and
-on SQLite alike. No Python lock, no read-modify-write.
+on SQLite alike. No Python lock, no read-modify-write. Units held for a customer order
+(`reserved`, services/customer_orders.py) are not sellable: a sale, a shipment, a transfer or a
+move to display leaves them; only what states a fact (a count, a write-off) may go below them.
 """
 from __future__ import annotations
 
@@ -56,25 +58,33 @@ def _ensure_balance_row(session: Session, location_id: int, product_id: int) -> 
     session.execute(stmt)
 
 
+# Movements that state a fact about the shelf: they may take sellable stock below what is held for customers.
+FACTS = frozenset({MovementKind.count_adjustment, MovementKind.write_off})
+
+
 def change_balance(
-    session: Session, *, location: Location, product: Product, on_hand: int = 0, demo: int = 0, in_transit: int = 0
+    session: Session, *, location: Location, product: Product, on_hand: int = 0, demo: int = 0, in_transit: int = 0,
+    keep_reserved: bool = True,
 ) -> None:
-    """Add the deltas to the balance, or raise InsufficientStock if any would go below zero."""
+    """Add the deltas to the balance, or raise InsufficientStock if any would go below zero, or (with
+    `keep_reserved`, the default) if on hand would go below the units held for customer orders."""
     _ensure_balance_row(session, location.id, product.id)
     b = StockBalance.__table__.c
+    floor = b.reserved if keep_reserved and on_hand < 0 else 0
     result = session.execute(
         update(StockBalance)
         .where(b.location_id == location.id, b.product_id == product.id)
-        .where(b.on_hand + on_hand >= 0, b.demo + demo >= 0, b.in_transit + in_transit >= 0)
+        .where(b.on_hand + on_hand >= floor, b.demo + demo >= 0, b.in_transit + in_transit >= 0)
         .values(on_hand=b.on_hand + on_hand, demo=b.demo + demo, in_transit=b.in_transit + in_transit,
                 updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         current = session.execute(
-            select(b.on_hand, b.demo).where(b.location_id == location.id, b.product_id == product.id)
+            select(b.on_hand, b.demo, b.reserved).where(b.location_id == location.id, b.product_id == product.id)
         ).one()
-        available = current.demo if demo < 0 else current.on_hand
+        free = current.on_hand - (current.reserved if keep_reserved else 0)
+        available = current.demo if demo < 0 else max(free, 0)
         requested = -(demo if demo < 0 else on_hand)
         raise errors.InsufficientStock(sku=product.sku, location=location.code, available=available,
                                        requested=requested)
@@ -99,7 +109,7 @@ def post_movement(
 ) -> Movement:
     """Append one movement and apply it to the balance. Does not commit: callers own the transaction."""
     change_balance(session, location=location, product=product, on_hand=quantity, demo=demo,
-                   in_transit=in_transit)
+                   in_transit=in_transit, keep_reserved=kind not in FACTS)
     movement = Movement(
         ts=at or utcnow(), location_id=location.id, product_id=product.id, kind=kind, quantity=quantity,
         unit_price=unit_price, currency=currency if unit_price is not None else None, reference=reference,
