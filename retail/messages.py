@@ -98,6 +98,27 @@ POS_COLUMNS = {
 }
 
 
+# The sentence of each reason code of a suggested order line (`services/replenishment.line_reasons`): the store
+# pages and the partner API word a line with this one table.
+LINE_REASONS = {
+    "end_of_life": N_("The model is at the end of its life: it is not reordered."),
+    "expected_sales": N_("Expected to sell about %(units)s in the next %(weeks)s weeks (delivery time and the week "
+                         "until the next order)."),
+    "service_level": N_("To have enough in %(percent)s weeks out of 100, the shelf needs %(units)s."),
+    "one_on_shelf": N_("We keep one on the shelf so that a customer can take it home: about %(units)s sales are "
+                       "expected while it waits."),
+    "expected_on_shelf": N_("Expected to sell about %(units)s while a unit waits on the shelf."),
+    "held_when_likely": N_("A unit is kept when its chance of selling is at least %(chance)s%%, weighed against "
+                           "what it costs to hold: %(units)s on the shelf."),
+    "display_minimum": N_("The brand asks for at least %(units)s on display."),
+    "position": N_("You have %(on_hand)s on hand and %(coming)s on the way; to reach %(target)s, %(need)s more "
+                   "are needed."),
+    "packs": N_("It comes in packs of %(pack)s: %(units)s."),
+    "shelf_full": N_("%(units)s fewer: the shelf is full."),
+    "suggest": N_("Suggested: %(units)s."),
+    "demo_unit": N_("A demo unit: the store shows this model and sells it to order (its range is show only)."),
+}
+
 def column_name(column: str | None) -> str | None:
     """A POS file's column in the reader's words; a column without a name here is shown as it is."""
     if not column:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from retail import errors, parsing
 from retail.api import core
-from retail.messages import N_, message
+from retail.messages import LINE_REASONS, message
 from retail.models import Location, Product, utcnow
 from retail.request_db import db_session
 from retail.services import deliveries, replenishment, returns, stock, store_api, transfers
@@ -450,26 +450,7 @@ def receive_delivery(path: DeliveryPath, body: ReceiptIn, header: core.WriteHead
 
 # ---------------------------------------------------------------- replenishment
 
-# The sentence of each reason code of a suggested line (`replenishment.line_reasons`): the same messages as the
-# store pages' (retail/web/explanations.py; adapters do not import each other), so one catalogue entry each.
-REASON_TEXTS = {
-    "end_of_life": N_("The model is at the end of its life: it is not reordered."),
-    "expected_sales": N_("Expected to sell about %(units)s in the next %(weeks)s weeks (delivery time and the week "
-                         "until the next order)."),
-    "service_level": N_("To have enough in %(percent)s weeks out of 100, the shelf needs %(units)s."),
-    "one_on_shelf": N_("We keep one on the shelf so that a customer can take it home: about %(units)s sales are "
-                       "expected while it waits."),
-    "expected_on_shelf": N_("Expected to sell about %(units)s while a unit waits on the shelf."),
-    "held_when_likely": N_("A unit is kept when its chance of selling is at least %(chance)s%%, weighed against "
-                           "what it costs to hold: %(units)s on the shelf."),
-    "display_minimum": N_("The brand asks for at least %(units)s on display."),
-    "position": N_("You have %(on_hand)s on hand and %(coming)s on the way; to reach %(target)s, %(need)s more "
-                   "are needed."),
-    "packs": N_("It comes in packs of %(pack)s: %(units)s."),
-    "shelf_full": N_("%(units)s fewer: the shelf is full."),
-    "suggest": N_("Suggested: %(units)s."),
-    "demo_unit": N_("A demo unit: the store shows this model and sells it to order (its range is show only)."),
-}
+REASON_TEXTS = LINE_REASONS  # retail/messages.py: the store pages word a line with the same table
 
 
 class ReasonOut(BaseModel):
