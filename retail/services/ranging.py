@@ -491,7 +491,8 @@ def proposals(session: Session, *, week: date | None = None, brand_id: int | Non
                                        (Location.province == province, bool(province)),
                                        (Location.city_tier == tier, tier is not None),
                                        (Location.code == store, bool(store))) if given]
-    base = (select(StoreRange, Location.code, Location.name, Location.city, Location.province, Location.city_tier,
+    base = (select(StoreRange, Location.code, Location.name, Location.city, Location.city_zh, Location.province,
+                   Location.city_tier,
                    Product.sku, Product.model, Brand.name)
             .join(Location, Location.id == StoreRange.location_id).join(Product, Product.id == StoreRange.product_id)
             .join(Brand, Brand.id == Product.brand_id).where(*where, *joined))
@@ -506,12 +507,12 @@ def proposals(session: Session, *, week: date | None = None, brand_id: int | Non
     # By store, then SKU (ids: the order of the (week, status, store, product) index, so a page is read, not sorted).
     found = session.execute(base.order_by(StoreRange.location_id, StoreRange.product_id)
                             .offset(max(0, int(offset))).limit(PAGE)).all()
-    rows = [{"id": r.id, "store_id": r.location_id, "store": code, "store_name": name, "city": city,
+    rows = [{"id": r.id, "store_id": r.location_id, "store": code, "store_name": name, "city": city, "city_zh": city_zh,
              "province": prov, "tier": t, "sku": sku, "model": model, "brand": brand, "previous": r.previous,
              "decision": r.decision, "reason": r.reason, "status": r.status, "weekly_demand": r.weekly_demand,
              "value_stock": r.value_stock, "value_show": r.value_show, "currency": r.currency,
              "valid_from": r.valid_from, "valid_to": r.valid_to, "detail": r.detail or {}}
-            for r, code, name, city, prov, t, sku, model, brand in found]
+            for r, code, name, city, city_zh, prov, t, sku, model, brand in found]
     return ProposalPage(week, weeks, rows, int(total), counts, brands, provinces, tiers)
 
 

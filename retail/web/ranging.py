@@ -21,7 +21,7 @@ from retail.web.security import safe_path
 
 bp = Blueprint("ranging", __name__, url_prefix="/network/ranging")
 
-DECISION_WORDS = {"stock": _l("Stock"), "show": _l("Show only (demo unit, sold to order)"), "none": _l("Not carried")}
+DECISION_WORDS = {"stock": _l("Stocked (sellable units)"), "show": _l("Show only (demo unit, sold to order)"), "none": _l("Not carried")}
 STATUS_WORDS = {"proposed": _l("Proposed"), "approved": _l("Approved"), "rejected": _l("Rejected"),
                 "superseded": _l("Superseded")}
 REASON_LABELS = {"fast_mover": _l("Sells well"), "sells_to_order": _l("Sells to order"),
@@ -60,7 +60,7 @@ def reason_sentence(row: dict) -> str:
     def money(value):
         return format_currency(value, row["currency"])
 
-    return message(f"range_{row['reason']}", {"weekly": format_decimal(row["weekly_demand"], "#,##0.##"),
+    return message(f"range_{row['reason']}", {"weekly": format_decimal(row["weekly_demand"], "#,##0.###"),
                                               "stock": money(row["value_stock"]), "show": money(row["value_show"])})
 
 
