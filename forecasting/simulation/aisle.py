@@ -18,6 +18,7 @@ import pandas as pd
 
 from forecasting.ranging import RangeSettings, decide
 from forecasting.replenishment.policy import cost_aware_orders
+from forecasting.simulation.dc import ship_from_dc
 from forecasting.simulation.world import SHELF_WEEKS
 
 NONE, SHOW, STOCK = 0, 1, 2
@@ -76,15 +77,13 @@ def demos(net, world, t, decision, demo, dc_on, costs, books):
 def sell_to_order(world, net, t, unmet, decision, conv, on_hand, dc_on, costs, books, rng):
     """Customers of stock and show cells who found no unit: those who accept waiting are served from the
     DC, else from a same-city store with the SKU on hand (the rest is lost)."""
-    from forecasting.simulation.network import _ship
-
     rows = np.flatnonzero((unmet > 0) & (decision != NONE))
     if not len(rows):
         return
     accept = rng.binomial(unmet[rows], np.clip(conv[rows], 0, 1))
     requests = np.zeros(len(on_hand), np.int64)
     requests[rows] = accept
-    shipped = _ship(requests, net.pair, dc_on, rng)
+    shipped = ship_from_dc(requests, net.pair, dc_on, rng)
     books.to_order += shipped
     books.delivery += costs.delivery_cost * float(shipped.sum())
     rest = requests - shipped

@@ -44,6 +44,7 @@ from forecasting.ranging import RangeSettings
 from forecasting.replenishment import cover
 from forecasting.replenishment.policy import cost_aware_orders
 from forecasting.simulation.covers import Covers
+from forecasting.simulation.dc import ship_from_dc
 from forecasting.simulation.world import LEAD, SHELF_WEEKS, TRAILING, World
 
 DC_MINMAX = (2.0, 8.0)  # DC reorder point / order-up-to: weeks of average orders beyond lead time + review
@@ -168,27 +169,6 @@ class Books:
         self.decisions: list[dict] = []
 
 
-def _ship(requests: np.ndarray, pair: np.ndarray, dc_on: np.ndarray, rng) -> np.ndarray:
-    """Ship the stores' requests from their DC's stock (in place), in random order where it is short."""
-    shipped = np.zeros_like(requests)
-    rows = np.flatnonzero(requests > 0)
-    if not len(rows):
-        return shipped
-    want = np.bincount(pair[rows], weights=requests[rows], minlength=len(dc_on))
-    short = want > dc_on
-    easy = rows[~short[pair[rows]]]
-    shipped[easy] = requests[easy]
-    hard = rows[short[pair[rows]]]
-    if len(hard):
-        order = hard[np.lexsort((rng.random(len(hard)), pair[hard]))]
-        req = requests[order]
-        cum = pd.Series(req).groupby(pair[order]).cumsum().to_numpy()
-        avail = dc_on[pair[order]]
-        shipped[order] = np.clip(avail - (cum - req), 0, req)
-    np.subtract.at(dc_on, pair[rows], shipped[rows])
-    return shipped
-
-
 def _dc_target(net: Net, weekly: np.ndarray, service: float) -> np.ndarray:
     """Base stock of each DC x SKU: the `service` quantile of its stores' weekly demand (`weekly`, by cell)
     summed, over the brand's lead time + a review week + the store's lead time."""
@@ -270,7 +250,7 @@ def run_network(world: World, covers: Covers | None, net: Net, *, policy: str, c
         if t == 0:  # every policy starts at its own target stock, its DC at its own target
             on_hand += requests
         else:
-            shipped = _ship(requests, net.pair, dc_on, rng)
+            shipped = ship_from_dc(requests, net.pair, dc_on, rng)
             unshipped = requests - shipped
             books.dc_short += int(unshipped.sum())
             backlog = np.bincount(net.pair, weights=unshipped, minlength=net.pairs)
