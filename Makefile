@@ -23,6 +23,7 @@ run: install
 	$(BIN)/flask --app wsgi forecast run
 	$(BIN)/flask --app wsgi replenish plan
 	$(BIN)/flask --app wsgi dashboard refresh --if-needed
+	$(BIN)/flask --app wsgi ranging propose
 	$(BIN)/flask --app wsgi demo signins
 	@echo "serving on http://127.0.0.1:$${PORT:-8000}"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
