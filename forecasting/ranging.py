@@ -8,14 +8,16 @@ converted with `fx` when the cells carry a `currency` column). With m = weekly_m
 c = conversion (share of customers who accept waiting), d = delivery_cost, v = serve_value (a planner's
 value per unit of demand served, 0 by default: the knob calibration turns; an optional `serve_value`
 column sets it per cell, e.g. by tier or brand), S = the units the stock option
-holds (the policy's order-up-to level `stock_units`, or derived: the `service`-quantile of demand over
-`cover_weeks`, at least one unit):
+holds (the policy's order-up-to level `stock_units`, which may be 0: a carried SKU with no unit on the
+shelf, its customers ordering; or derived: the `service`-quantile of demand over `cover_weeks`, at least
+one unit):
 
     shelf fill   f = 1 - E[(D_cover - S)+] / E[D_cover]         share of demand the shelf serves at once
     value_stock  = m (f (g + v) + (1 - f) c (g - d + v))         margin from the shelf, the rest ordered
                    - holding_rate / 52 x unit_cost x S           holding on the units needed
                    - markdown x unit_cost x E[(S - D_w)+] / w    units left at end of life, spread over the
                                                                  w = weeks_to_eol (only when w <= horizon)
+                   - display_cost_week                           the display slot (a stocked SKU takes one)
     value_show   = m c (g - d + v)                               margin on the customers who wait
                    - display_cost_week                           the display slot
                    - demo / k                                    the demo unit's share (below)
@@ -156,7 +158,7 @@ def values(cells: pd.DataFrame, settings: RangeSettings = RangeSettings()) -> pd
     derived = np.maximum(cover.quantile(cover_mean, phi, st.service), 1).astype(np.int64)
     if "stock_units" in cells:
         given = pd.to_numeric(cells["stock_units"], errors="coerce").to_numpy(float)
-        s = np.where(np.isnan(given), derived, np.maximum(given, 1)).astype(np.int64)
+        s = np.where(np.isnan(given), derived, np.maximum(given, 0)).astype(np.int64)  # 0: ordered, not on the shelf
     else:
         s = derived
     short = _expected_short(s, cover_mean, phi)
@@ -170,12 +172,13 @@ def values(cells: pd.DataFrame, settings: RangeSettings = RangeSettings()) -> pd
     left = np.zeros(len(cells))
     if near.any():
         left[near] = _expected_left(s[near], m[near] * w[near], phi[near])
+    display = np.full(len(cells), st.display_cost_week) * fx
     value_stock = (m * (fill * (margin + serve) + (1 - fill) * conv * (margin - st.delivery_cost * fx + serve))
                    - st.holding_rate / 52 * cost * s
-                   - np.where(near, st.markdown * cost * left / w, 0.0))
+                   - np.where(near, st.markdown * cost * left / w, 0.0)
+                   - display)  # a stocked SKU takes a display slot too
     life = np.minimum(np.maximum(eol, st.horizon_weeks), st.demo_life_weeks)
     demo = st.demo_markdown * cost / life
-    display = np.full(len(cells), st.display_cost_week) * fx
     return pd.DataFrame({"stock_units": s, "shelf_fill": fill, "conversion": conv, "value_stock": value_stock,
                          "ordered": ordered, "display": display, "demo": demo,
                          "value_show": ordered - display - demo}, index=cells.index)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="write CSVs, JSON and the trade-off plot here")
     parser.add_argument("--hold", type=float, nargs="+", default=list(DEFAULT_HOLD),
                         help="hold_per_kcny values to sweep (chance to sell per 1,000 CNY of unit cost); the network "
-                             "replay sweeps 0.003 ... 0.012 unless given")
+                             "replay sweeps 0.003 ... 0.025 unless given")
     parser.add_argument("--fill", type=float, default=REPORT_FILL,
                         help="--shelf-only: report our sweep point with the lowest fill rate at or above this one")
     parser.add_argument("--every", type=int, default=EVERY, help="weeks between two forecasts (rolled in between)")

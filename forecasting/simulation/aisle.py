@@ -26,8 +26,14 @@ NAMES = np.array(["none", "show", "stock"], dtype=object)
 
 
 def decide_week(world, covers, net, t, previous, settings: RangeSettings, bar, serve_value, on_hand, pipe, dc_on,
-                dc_pipe, costs, books, *, first: bool):
+                dc_pipe, costs, books, *, first: bool, lift: bool = False, new_only: bool = False):
+    """The range of week t on the carried cells (with `new_only`, only the cells carried this week and not the
+    week before: a SKU newly listed in a store gets its decision at once, not at the next review)."""
     rows = np.flatnonzero(world.active[:, t])
+    if new_only:
+        rows = rows[~world.active[rows, t - 1]]
+        if not len(rows):
+            return previous, None
     level, _ = cost_aware_orders(np.zeros(len(rows), np.int64), covers.sell_mean[rows, t], covers.sell_phi[rows, t],
                                  bar[rows], world.pack[rows])
     cells = pd.DataFrame({  # codes, not strings: the frame is built every few weeks for every carried cell
@@ -36,15 +42,17 @@ def decide_week(world, covers, net, t, previous, settings: RangeSettings, bar, s
         "weekly_mean": covers.sell_mean[rows, t] / SHELF_WEEKS, "phi": covers.phi[rows, t],
         "unit_cost": world.cost[rows], "price": net.price[rows],
         "weeks_since_launch": t - net.launch[rows], "weeks_to_eol": net.eol[rows] - t,
-        "current": NAMES[previous[rows]], "stock_units": np.maximum(level, 1)})
+        "current": NAMES[previous[rows]], "stock_units": np.maximum(level, 1 if lift else 0)})
     if np.ndim(serve_value):  # one value per cell (calibration by tier or brand)
         cells["serve_value"] = np.asarray(serve_value, dtype=float)[rows]
         serve_value = 0.0
     out = decide(cells, dataclasses.replace(settings, serve_value=float(serve_value)))
-    decision = np.full(len(previous), NONE, np.int8)
+    decision = previous.copy() if new_only else np.full(len(previous), NONE, np.int8)
     code = np.select([out["decision"].to_numpy() == "stock", out["decision"].to_numpy() == "show"], [STOCK, SHOW],
                      NONE).astype(np.int8)
     decision[rows] = code
+    if new_only:
+        return decision, out["conversion"].to_numpy(float), rows
     conv = np.full(len(previous), float(np.mean(out["conversion"])) if len(out) else 0.0)
     conv[rows] = out["conversion"].to_numpy(float)
     if not first:  # stock dropped from the range (to none) goes back to its DC; a shown cell sells its units down

@@ -49,7 +49,8 @@ from forecasting.simulation.world import LEAD, SHELF_WEEKS, TRAILING, World
 
 DC_MINMAX = (2.0, 8.0)  # DC reorder point / order-up-to: weeks of average orders beyond lead time + review
 DC_PHI = 0.1  # dispersion of a DC's demand over its cover (the SKU-level forecast error, shared by the stores)
-LIFT = True  # a stocked cell holds at least one unit (a `stock` decision means sellable units on the shelf)
+LIFT = False  # True: a stocked cell holds at least one unit (was the default: it made ranging worse than ours)
+NEW_CELLS_AT_ONCE = True  # a cell newly carried between two reviews is decided that week (else: none until then)
 RANGE_STICKINESS = 2.0  # CNY a week the current range option counts more (forecasting.ranging.RangeSettings)
 DEFAULT_LEAD_WEEKS, DEFAULT_MOQ = 2, 1  # brand lead time and MOQ when products.parquet has none
 
@@ -178,12 +179,13 @@ def _dc_target(net: Net, weekly: np.ndarray, service: float) -> np.ndarray:
 
 def run_network(world: World, covers: Covers | None, net: Net, *, policy: str, costs: Costs = Costs(),
                 hold: float = 0.0045, minmax: tuple | None = None, transfers: bool = True,
-                serve_value=0.0, range_every: int = 6, seed: int = 11) -> Books:
+                serve_value=0.0, range_every: int = 6, stickiness: float | None = None, seed: int = 11) -> Books:
     """One policy over the replayed year on the network (see the module docstring)."""
     from forecasting.simulation import aisle
     from forecasting.simulation import ours as ours_mod
 
     n, weeks = world.demand.shape
+    stickiness = RANGE_STICKINESS if stickiness is None else stickiness
     rng = np.random.default_rng(seed)
     books = Books(n, weeks)
     ahead = int(net.pair_lead.max(initial=0)) + 2  # DC orders arrive within this many weeks
@@ -198,8 +200,8 @@ def run_network(world: World, covers: Covers | None, net: Net, *, policy: str, c
     sold_hist = np.concatenate([world.history, np.zeros((n, weeks), np.int64)], axis=1)
     orders_hist = np.zeros((net.pairs, TRAILING + weeks))
     orders_hist[:, :TRAILING] = net.history_orders[:, None]
-    group = ours_mod._city_sku(world) if policy == "ours" and transfers else None
-    settings = costs.range_settings(stickiness=RANGE_STICKINESS) if policy == "ranging" else None
+    group = ours_mod._city_sku(world) if policy in ("ours", "ranging") and transfers else None
+    settings = costs.range_settings(stickiness=stickiness) if policy == "ranging" else None
     conv = np.full(n, costs.conversion)
     shim = type("Shim", (), {"transferred": 0})()
     for t in range(weeks):
@@ -216,6 +218,11 @@ def run_network(world: World, covers: Covers | None, net: Net, *, policy: str, c
             if t % range_every == 0:
                 decision, conv = aisle.decide_week(world, covers, net, t, decision, settings, bar, serve_value,
                                                    on_hand, pipe, dc_on, dc_pipe, costs, books, first=t == 0)
+            elif NEW_CELLS_AT_ONCE:
+                new = aisle.decide_week(world, covers, net, t, decision, settings, bar, serve_value, on_hand, pipe,
+                                        dc_on, dc_pipe, costs, books, first=False, new_only=True)
+                if new[1] is not None:
+                    decision, conv[new[2]] = new[0], new[1]
             demo = aisle.demos(net, world, t, decision, demo, dc_on, costs, books)
         # Store orders.
         position = on_hand[live] + pipe[live, t + 1:t + 1 + LEAD].sum(1)  # nothing is due later than LEAD
@@ -237,8 +244,8 @@ def run_network(world: World, covers: Covers | None, net: Net, *, policy: str, c
                 lift = stocked & (position + order < 1) & LIFT
                 order = np.where(lift, order + world.pack[live], order)
                 order = np.where(stocked, order, 0)
-                target = np.where(stocked, np.maximum(target, 1), 0)
-            elif group is not None and t > 0:
+                target = np.where(stocked, np.maximum(target, 1 if LIFT else 0), 0)
+            if group is not None and t > 0:
                 shim.transferred = 0
                 order = ours_mod._transfers(world, covers, shim, on_hand, pipe, t, live, position, target, order,
                                             costs.transfer_cost, group)

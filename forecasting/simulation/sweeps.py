@@ -29,9 +29,12 @@ TARGET_TURNOVER_RATIO = 3.0  # the issue's must-show: ranging >= 3 x min/max tur
 CONVERSIONS = (0.3, 0.45, 0.6, 0.75, 0.9)
 DELIVERY_COSTS = (20.0, 40.0, 80.0)
 # Ranging's knob: CNY added per unit of demand served (forecasting.ranging.RangeSettings.serve_value).
-SERVE_VALUES = (3000.0, 8000.0, 20000.0, 50000.0)
-RANGING_HOLD = 0.012  # the cost-aware level of a stocked cell (at least one unit), hold per 1,000 CNY
-NETWORK_HOLDS = (0.003, 0.0045, 0.006, 0.009, 0.012)
+SERVE_VALUES = (3000.0, 8000.0, 20000.0, 200000.0)
+RANGING_HOLD = 0.009  # calibration's hold for ranging: the cost-aware level of a stocked cell (may be 0)
+NETWORK_HOLDS = (0.003, 0.0045, 0.006, 0.009, 0.012, 0.018, 0.025)
+# Ranging's stock level is the cost-aware rule's, swept over the same holds as ours at conversion 0.6 and
+# delivery 40 CNY; the other conversions and delivery costs at this hold.
+RANGING_SIDE_HOLDS = (0.012,)
 # Min/max settings on the network (min weeks, max weeks, floors): a subset of minmax.MINMAX_GRID spanning its
 # fill rates, to keep the run short.
 NETWORK_MINMAX = ((0.0, 4.0, (0, 1)), (0.0, 8.0, (0, 1)), (0.0, 13.0, (0, 1)), (0.0, 26.0, (0, 1)),
@@ -64,15 +67,17 @@ def prepare(data: Path, *, every: int = EVERY, workers: int = 2, progress: bool 
 
 def run_sweeps(world, covers, net, *, holds=NETWORK_HOLDS, serve_values=SERVE_VALUES, conversions=CONVERSIONS,
                delivery_costs=DELIVERY_COSTS, transfer_cost: float = 40.0, transfers: bool = True,
-               ranging_hold: float = RANGING_HOLD, progress: bool = False, workers: int = 2) -> dict:
+               ranging_holds=RANGING_SIDE_HOLDS, progress: bool = False, workers: int = 2) -> dict:
     jobs = [("minmax", {"minmax": mm}, Costs(transfer_cost=transfer_cost)) for mm in NETWORK_MINMAX]
     jobs += [("ours", {"hold": h, "transfers": transfers}, Costs(transfer_cost=transfer_cost)) for h in holds]
     for conv in conversions:
         for d in delivery_costs:
             if conv != REPORT_CONVERSION and d != Costs.delivery_cost:
                 continue  # conversion swept at the default delivery cost, delivery cost at conversion 0.6
-            jobs += [("ranging", {"hold": ranging_hold, "serve_value": v},
-                      Costs(conversion=conv, delivery_cost=d, transfer_cost=transfer_cost)) for v in serve_values]
+            main = conv == REPORT_CONVERSION and d == Costs.delivery_cost
+            jobs += [("ranging", {"hold": h, "serve_value": v, "transfers": transfers},
+                      Costs(conversion=conv, delivery_cost=d, transfer_cost=transfer_cost))
+                     for h in (holds if main else ranging_holds) for v in serve_values]
     rows: dict[str, list[dict]] = {"minmax": [], "ours": [], "ranging": []}
     _SHARED.update(world=world, covers=covers, net=net)
     try:
@@ -113,7 +118,7 @@ def _run_job(job):
 def report_points(rows: dict, served: float) -> dict:
     ranging = [r for r in rows["ranging"] if r["conversion"] == REPORT_CONVERSION and r["delivery"] == Costs.delivery_cost]
     return {"minmax": best_reaching(rows["minmax"], served), "ours": lowest_reaching(rows["ours"], served),
-            "ranging": lowest_reaching(ranging, served)}
+            "ranging": best_reaching(ranging, served)}
 
 
 def where_ranging_wins(rows: dict, served: float) -> list[dict]:
@@ -123,8 +128,8 @@ def where_ranging_wins(rows: dict, served: float) -> list[dict]:
     keys = sorted({(r["conversion"], r["delivery"]) for r in rows["ranging"]})
     for conv, d in keys:
         pts = [r for r in rows["ranging"] if r["conversion"] == conv and r["delivery"] == d]
-        r = lowest_reaching(pts, served)
-        out.append({"conversion": conv, "delivery": d, "serve_value": r["serve_value"],
+        r = best_reaching(pts, served)
+        out.append({"conversion": conv, "delivery": d, "serve_value": r["serve_value"], "hold": r["hold_per_kcny"],
                     "demand_served": r["demand_served"], "fill_rate": r["fill_rate"], "turnover": r["turnover"],
                     "gross_margin": r["gross_margin"], "reaches_target": r["demand_served"] >= served,
                     "turnover_vs_minmax": _ratio(r["turnover"], mm["turnover"]),

@@ -122,7 +122,7 @@ def test_a_show_cell_sells_to_order_from_the_dc_and_its_demo_unit_is_inventory()
     # One store, SKU X-R (cost 3,000, list 6,000), forecast 0.65 units in 13 weeks (m = 0.05 a week), every
     # customer accepts waiting (conversion 1). The range decision: the stock option holds the cost-aware level,
     # 3 units (bar 0.0045 x 3 = 0.0135; Poisson(0.65): P(D>=3) = 0.028 clears it, P(D>=4) = 0.0045 does not),
-    # so stock = 0.05 x 3000 (shelf fill ~1) - 0.25 / 52 x 3000 x 3 = 150 - 43.27 = 106.7, against
+    # so stock = 0.05 x 3000 (shelf fill ~1) - 0.25 / 52 x 3000 x 3 - 3 (slot) = 150 - 46.27 = 103.7, against
     # show = 0.05 x 1 x (3000 - 40) - 3 - 0.1 x 3000 / 52 = 148 - 3 - 5.77 = 139.2: show.
     # The DC holds the 95 % quantile of 0.05 x (2 + 1 + 1) = 0.2 units: 1 unit. Weeks 1 and 3 each sell one
     # unit to order from the DC (it rebuys one, arriving two weeks later): served 2 of 2, none from the shelf.
@@ -140,6 +140,37 @@ def test_a_show_cell_sells_to_order_from_the_dc_and_its_demo_unit_is_inventory()
     # Margin 2 x 3,000 - delivery 80 - display 4 weeks x 3 CNY.
     assert k["gross_margin"] == 6000 - 80 - 12
     assert k["turnover"] == pytest.approx(2 * 3000 / 6000 * 52 / 4, abs=1e-3)
+
+
+def test_a_stocked_cell_at_level_zero_sells_to_order_without_a_demo_unit():
+    # The same cell with hold 0.5 per 1,000 CNY: the bar min(3000 x 0.5 / 1000, 1) ~ 1 keeps no unit, the
+    # cost-aware level is 0. Stock at level 0 = 0.05 x 1 x (3000 - 40) - 3 = 145 (fill 0, no holding), show =
+    # 145 - 5.77 (its own demo unit): stocked, no unit on the shelf, no demo unit; the two customers order
+    # from the DC (conversion 1): served 2 of 2, 80 CNY of delivery, only the DC's unit as inventory.
+    world = network_world([[0, 1, 0, 1]])
+    net = build_net(world)
+    books = run_network(world, flat_covers(world, [0.65]), net, policy="ranging", costs=Costs(conversion=1.0),
+                        hold=0.5)
+    k = measure_network(world, net, books)
+    assert books.decisions[0]["stock"] == 1
+    assert (k["demand_served"], k["fill_rate"], k["units_to_order"]) == (1.0, 0.0, 2)
+    assert (k["inventory_stores"], k["inventory_demo"], k["inventory_dc"] + k["inventory_transit"]) == (0, 0, 3000)
+    assert k["gross_margin"] == 6000 - 80 - 12
+
+
+def test_ranging_that_stocks_every_cell_serves_at_least_what_ours_serves():
+    # Every cell stocked (a large serve value: at conversion 0.6 the shelf's 40 % more customers outweigh its
+    # holding) at the same hold: the same shelf as ours, plus the customers the shelf misses offered to order. Two stores of the same SKU, a unit a week in one, none in the other.
+    world = network_world([[1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 0, 0]])
+    covers = flat_covers(world, [13.0, 0.2])
+    net = build_net(world)
+    ours = measure_network(world, net, run_network(world, covers, net, policy="ours", hold=0.0045))
+    books = run_network(world, covers, net, policy="ranging", hold=0.0045, serve_value=1e6)  # conversion 0.6
+    ranging = measure_network(world, net, books)
+    assert books.decisions[0]["stock"] == 2
+    assert ranging["units_shelf"] == ours["units_shelf"]
+    assert ranging["demand_served"] >= ours["demand_served"]
+    assert ranging["inventory_stores"] == ours["inventory_stores"]
 
 
 def test_a_cell_out_of_the_range_loses_its_demand():
@@ -174,7 +205,7 @@ def test_the_reported_point_is_the_lowest_reaching_the_target_and_json_has_the_t
     points = sweeps.report_points({"minmax": minmax, "ours": ours, "ranging": ranging}, 0.95)
     assert points["ours"]["turnover"] == 0.25  # the lowest demand served at or above 0.95
     assert points["minmax"]["turnover"] == 0.16  # min/max tuned: its best turnover reaching 0.95
-    assert points["ranging"]["turnover"] == 0.21  # at conversion 0.6 only
+    assert points["ranging"]["turnover"] == 0.21  # at conversion 0.6 only, its best turnover reaching 0.95
     assert sweeps.lowest_reaching(ours, 0.99)["demand_served"] == 0.97  # none reaches: the one serving most
     out = sweeps.network_json({"points": points})
     assert set(out) == {"minmax", "ours", "ranging"}
