@@ -1,38 +1,15 @@
-"""Migration 0013 builds exactly what retail/models/settlement.py declares (SQLite and PostgreSQL), and the
-database itself refuses a second statement for the same store, month and sequence (an order's one invoice:
+"""The database itself refuses a second statement for the same store, month and sequence (an order's one invoice:
 tests/settlement/test_orders.py)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
 
 import retail.models  # noqa: F401 - registers every table
 from retail.models import Statement
 from tests.factories import small_world
-
-TABLES = {"agreement", "price_entry", "order_pricing", "invoice", "payment", "statement"}
-
-
-def _names(diff) -> set[str]:
-    found = set()
-    for item in diff if isinstance(diff, list) else [diff]:
-        for part in item:
-            table = getattr(part, "table", None)
-            found.add(getattr(table, "name", None) or getattr(part, "name", None))
-    return found
-
-
-def test_migration_matches_the_model(engine):
-    with engine.connect() as connection:
-        diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
-        names = set(engine.dialect.get_table_names(connection))
-    assert [d for d in diffs if _names(d) & TABLES] == []
-    assert TABLES <= names
 
 
 def test_one_statement_per_store_month_and_sequence(session):

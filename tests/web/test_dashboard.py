@@ -294,37 +294,6 @@ def test_forecast_accuracy_compares_a_stored_runs_first_week_with_its_sales(clie
     assert "Rokid" in page and "<svg" in page
 
 
-def test_migration_0014_matches_the_model_and_goes_down_and_up(database_url, engine):
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
-
-    from retail.migrate import alembic_config
-    tables = {"dashboard_week", "dashboard_accuracy", "plan_decision"}
-
-    def names(diff) -> set:
-        found = set()
-        for item in diff if isinstance(diff, list) else [diff]:
-            for part in item:
-                table = getattr(part, "table", None)
-                found.add(getattr(table, "name", None) or getattr(part, "name", None))
-        return found
-
-    with engine.connect() as connection:
-        diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
-        assert tables <= set(engine.dialect.get_table_names(connection))
-    assert [d for d in diffs if names(d) & tables] == []
-    engine.dispose()
-    command.downgrade(alembic_config(database_url), "0013")
-    with engine.connect() as connection:
-        assert not tables & set(engine.dialect.get_table_names(connection))
-    engine.dispose()
-    command.upgrade(alembic_config(database_url), "head")
-    with engine.connect() as connection:
-        assert tables <= set(engine.dialect.get_table_names(connection))
-
-
 def test_orders_awaiting_approval_approved_and_cancelled_in_bulk(client, session, dworld):
     from retail.models import ReplenishmentOrder
     plan_id = dworld["proposal"].run_id
