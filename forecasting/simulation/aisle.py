@@ -2,7 +2,7 @@
 
 decide_week: every `range_every` weeks, forecasting.ranging.decide on the cells the stores carry that week
 (weekly mean = the forecast over the shelf horizon / 13, dispersion of the 2-week cover, the cost-aware
-level of the policy as `stock_units`, the store x model as `model`, launch and end of life from the
+level of the policy as `stock_units` (0 allowed: a carried SKU whose customers order), the store x model as `model`, launch and end of life from the
 products), starting from today's ranges (every carried cell stocked). demos: one demo unit per store x
 model that shows a SKU without stocking any of the model's SKUs; bought when first needed, written down
 (demo markdown) when no longer needed. sell_to_order: customers of a stock or show cell who found no unit

@@ -10,11 +10,13 @@ One weekly loop runs the three policies (`run_network(world, covers, net, policy
   sized on the forecast: the `dc_service` quantile of its stores' demand over the brand's lead time + the
   review week + the store's lead time, at least the MOQ when it orders;
 - `ranging`: the range of forecasting.ranging.decide, re-decided every `range_every` weeks from the rolling
-  forecast (aisle.py): `stock` cells hold the cost-aware level (at least one unit), `show` cells a demo unit
+  forecast (aisle.py), and a cell newly carried between two reviews the week it appears
+  (`NEW_CELLS_AT_ONCE`): `stock` cells hold ours' level (the cost-aware rule at `hold`, 0 where a unit
+  would not sell; at least one unit with `LIFT`) with ours' same-city transfers, `show` cells a demo unit
   per store x model (none where a SKU of the model is in stock), `none` nothing; the DC is sized as for
   ours on the demand of the stock cells plus the converted demand of the show cells. A stocked cell
   ranged out (`none`) sends its units back to its DC (transfer cost each, one week on the road); one moved
-  to `show` sells its units down. A stocked cell holds at least one unit (`LIFT`).
+  to `show` sells its units down. With every cell stocked, ranging is ours plus customer orders.
 
 Each week: arrivals (stores from the DC, one week; DCs from the brand, its lead time), write-downs of the
 SKUs reaching end of life (markdown share of the cost of every unit in the network), the range decision
