@@ -160,8 +160,11 @@ def plot_network(rows: dict, points: dict, path: Path, served: float) -> None:
     for conv in sorted({r["conversion"] for r in rows["ranging"]}):
         pts = sorted((r for r in rows["ranging"] if r["conversion"] == conv and r["delivery"] == Costs.delivery_cost),
                      key=lambda r: r["demand_served"])
-        ax.plot([r["turnover"] for r in pts], [100 * r["demand_served"] for r in pts], "s--", ms=4,
-                color=cmap.get(conv), label=f"ranging + endless aisle, conversion {conv:g}")
+        ax.scatter([r["turnover"] for r in pts], [100 * r["demand_served"] for r in pts], marker="s", s=10,
+                   color=cmap.get(conv), alpha=0.5)
+        front = _frontier(pts)  # hold x serve value: the points no other beats on both axes
+        ax.plot([r["turnover"] for r in front], [100 * r["demand_served"] for r in front], "s--", ms=4,
+                color=cmap.get(conv), label=f"ranging + endless aisle, conversion {conv:g} (frontier; squares: all)")
     for p in points.values():
         ax.scatter([p["turnover"]], [100 * p["demand_served"]], s=110, facecolors="none", edgecolors="red")
     best_mm = points["minmax"]["turnover"]
@@ -175,6 +178,16 @@ def plot_network(rows: dict, points: dict, path: Path, served: float) -> None:
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def _frontier(rows: list[dict]) -> list[dict]:
+    """The points with the best turnover at their demand served or above, by demand served."""
+    out, best = [], -1.0
+    for r in sorted(rows, key=lambda r: (-r["demand_served"], -r["turnover"])):
+        if r["turnover"] > best:
+            out.append(r)
+            best = r["turnover"]
+    return out[::-1]
 
 
 def simulate_network(data, *, served: float = REPORT_SERVED, every: int = EVERY, workers: int = 2,
