@@ -4,7 +4,6 @@ PostgreSQL (the second UPDATE waits for the first commit) and SQLite (writers qu
 naive read-then-write of the state is the negative control."""
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date, timedelta
 from functools import partial
@@ -12,41 +11,16 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select, update
 
-from retail import errors
 from retail.db import new_session
 from retail.models import CustomerOrder, CustomerOrderEvent, Movement, StockBalance, TransferRequest, User
 from retail.services import customer_orders as co
 from retail.services import sales
 from tests.committing import inventory
 from tests.customer_orders.world import build
+from tests.racing import race as _race
 
 ROUNDS = 6
 BOTH = [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
-
-
-def _race(engine, first, second) -> list[str]:
-    barrier, results = threading.Barrier(2), [None, None]
-
-    def run(i, act):
-        with new_session(engine) as s:
-            barrier.wait()
-            try:
-                if isinstance(act, partial):
-                    kwargs = dict(act.keywords)
-                    act.func(s, s.get(User, kwargs.pop("actor_id")), **kwargs)
-                else:
-                    act(s)
-                results[i] = "ok"
-            except errors.DomainError as refused:
-                s.rollback()
-                results[i] = refused.code
-
-    threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate((first, second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.fixture

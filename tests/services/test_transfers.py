@@ -3,7 +3,6 @@ reason, the requesting store may cancel while the request is open; one decision 
 PostgreSQL."""
 from __future__ import annotations
 
-import threading
 import time
 from functools import partial
 
@@ -25,6 +24,7 @@ from retail.models import (
 from retail.services import deliveries, transfers
 from tests.committing import inventory
 from tests.factories import on_the_mainland, small_world
+from tests.racing import race as _race
 
 
 def build_world(session) -> dict:
@@ -232,32 +232,6 @@ def test_request_lists_put_open_requests_first_for_each_side(session, world):
 # Concurrency: two decisions on one request at the same moment, from two connections.
 ROUNDS = 8
 BOTH = [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
-
-
-def _race(engine, first, second) -> list[str]:
-    """Run two decisions at once, each in its own session; the outcome of each: 'ok' or the refusal's code."""
-    barrier, results = threading.Barrier(2), [None, None]
-
-    def run(i, act):
-        with new_session(engine) as s:
-            barrier.wait()
-            try:
-                if isinstance(act, partial):  # a verb: its actor loaded in this session
-                    kwargs = dict(act.keywords)
-                    act.func(s, s.get(User, kwargs.pop("actor_id")), **kwargs)
-                else:
-                    act(s)
-                results[i] = "ok"
-            except errors.DomainError as refused:
-                s.rollback()
-                results[i] = refused.code
-
-    threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate((first, second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.fixture
