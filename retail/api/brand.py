@@ -266,13 +266,18 @@ def list_stock(query: BrandStockQuery):
     brand_id = core.brand_id()
     arity = 1 if query.level == "sku" else 2
     after = core.decode_cursor(query.cursor, arity)
-    rows = brand_reports.stock(db_session(), brand_id=brand_id, level=query.level, sku=query.sku,
-                               after=[str(v) for v in after] if after else None, limit=query.limit + 1,
-                               as_of=utcnow())
-    rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
-        r.province if query.level == "province" else r.store, r.sku))
-    return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
-                     columns=list(BrandStockOut.model_fields))
+
+    def answer():
+        rows = brand_reports.stock(db_session(), brand_id=brand_id, level=query.level, sku=query.sku,
+                                   after=[str(v) for v in after] if after else None, limit=query.limit + 1,
+                                   as_of=utcnow())
+        rows, next_cursor = core.page_of(rows, query, lambda r: (r.sku,) if arity == 1 else (
+            r.province if query.level == "province" else r.store, r.sku))
+        return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
+                         columns=list(BrandStockOut.model_fields))
+
+    # kept until a commit writes stock, sales, products or locations (or KEPT_SECONDS pass)
+    return core.kept_answer(core.data_version(core.STOCK_TABLES), answer)
 
 
 # ---------------------------------------------------------------- sell-through
@@ -366,8 +371,10 @@ def list_forecasts(query: ForecastQuery):
         return core.page([vars(r) for r in rows], next_cursor=next_cursor, query=query,
                          columns=list(ForecastOut.model_fields))
 
-    # a stored run never changes: its pages are kept by run (a new run is read at once)
-    return core.kept_answer(brand_reports.forecast_version(db_session()), answer)
+    # a stored run never changes: its pages are kept until a commit writes runs, products or locations (with
+    # Redis), else by the latest run read from the database; a new run is served at once either way
+    version = core.data_version(core.FORECAST_TABLES) or brand_reports.forecast_version(db_session())
+    return core.kept_answer(version, answer)
 
 
 # ---------------------------------------------------------------- purchase orders

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import HTTPException
 
-from retail import errors
+from retail import changes, errors
 from retail.db import new_session
 from retail.messages import describe, message
 from retail.models import ApiResponse, utcnow
@@ -272,7 +272,7 @@ def authenticate_request() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated()
-    g.caller, count = current_app.extensions["api_callers"].caller(token.strip())
+    g.caller, count, g.data_generations = current_app.extensions["api_callers"].caller(token.strip())
     _rate_limit(g.caller.prefix, count)
     if request.method in WRITE_METHODS and "write" not in g.caller.scopes:
         raise errors.ReadOnlyKey()
@@ -283,12 +283,22 @@ def authenticate_request() -> None:
 KEY_CACHE_SECONDS = 5.0  # an authenticated key is trusted this long without reading its row again
 KEY_CACHE_SIZE = 10_000
 GENERATION_KEY = "retail-api/key-generation"
-# One round trip per request: count the request in its window, and read the keys' generation.
+# One round trip per request: count the request in its window, read the keys' generation and the data
+# generations of the tables whose answers are kept (KEYS[3:]).
 _HIT = """
 local count = redis.call("incrby", KEYS[1], 1)
 if count == 1 then redis.call("expire", KEYS[1], ARGV[1]) end
-return {count, redis.call("get", KEYS[2]) or "0"}
+local out = {count, redis.call("get", KEYS[2]) or "0"}
+for i = 3, #KEYS do out[i] = redis.call("get", KEYS[i]) or "0" end
+return out
 """
+# Answers kept by the data they were read from (`data_version`): a commit that writes one of these tables
+# renews them (retail/changes.py, through Redis). Stock reads balances, movements (sales rates, last sale),
+# products, brands and locations; forecasts read runs and their series.
+STOCK_TABLES = ("stock_balance", "movement", "product", "brand", "location")
+FORECAST_TABLES = ("forecast_run", "forecast_series", "product", "location")
+KEPT_TABLES = tuple(dict.fromkeys(STOCK_TABLES + FORECAST_TABLES))
+KEPT_SECONDS = 60  # and at most this long: writes no session saw (bulk loads, other programs), rolling windows
 
 
 class RateLimited(Exception):  # noqa: N818 - answered as 429, not a business refusal
@@ -297,25 +307,35 @@ class RateLimited(Exception):  # noqa: N818 - answered as 429, not a business re
 
 
 class _Counters:
-    """Rate counts per key and window, and the generation of the keys (moved by every revocation or
-    rotation, `api_keys.on_change`): in Redis when REDIS_URL is set (shared by every worker and by the
-    command line), else in this process's memory."""
+    """Rate counts per key and window, the generation of the keys (moved by every revocation or rotation,
+    `api_keys.on_change`) and the data generations of KEPT_TABLES in this app's database (moved by every commit
+    that writes one, `changes.on_commit`): in Redis when REDIS_URL is set (shared by every worker and by the
+    command line), else the counts in this process's memory and no generations (nothing shared to renew
+    kept answers by: `data_version` is None)."""
 
-    def __init__(self, storage_uri: str):
+    def __init__(self, storage_uri: str, database: str = ""):
         self.storage = storage_from_string(storage_uri)
         self.redis = None
         if isinstance(self.storage, RedisStorage):
             self.redis = self.storage.get_connection()
             self._hit = self.redis.register_script(_HIT)
             self.generation_key = self.storage.prefixed_key(GENERATION_KEY)
+            self.data_keys = [self._data_key(database, table) for table in KEPT_TABLES]
             api_keys.on_change(f"redis:{storage_uri}", self.move)
+            changes.on_commit(f"redis:{storage_uri}", self.tables_changed)
 
-    def hit(self, key: str, expiry: int) -> tuple[int, int]:
-        """Count one request under `key`; (the count in its window, the keys' shared generation)."""
+    def _data_key(self, database: str, table: str) -> str:
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        return self.storage.prefixed_key(f"retail-api/data/{digest}/{table}")
+
+    def hit(self, key: str, expiry: int) -> tuple[int, int, tuple[int, ...] | None]:
+        """Count one request under `key`; (the count in its window, the keys' shared generation, the data
+        generations of KEPT_TABLES or None without Redis)."""
         if self.redis is None:
-            return self.storage.incr(key, expiry), 0
-        count, generation = self._hit(keys=[self.storage.prefixed_key(key), self.generation_key], args=[expiry])
-        return int(count), int(generation)
+            return self.storage.incr(key, expiry), 0, None
+        count, generation, *data = self._hit(keys=[self.storage.prefixed_key(key), self.generation_key,
+                                                   *self.data_keys], args=[expiry])
+        return int(count), int(generation), tuple(int(x) for x in data)
 
     def generation(self) -> int:
         return 0 if self.redis is None else int(self.redis.get(self.generation_key) or 0)
@@ -323,6 +343,15 @@ class _Counters:
     def move(self) -> None:
         if self.redis is not None:
             self.redis.incr(self.generation_key)
+
+    def tables_changed(self, database: str, tables: frozenset[str]) -> None:
+        """After a commit in this process: move the data generations of the kept tables it wrote."""
+        moved = [table for table in KEPT_TABLES if table in tables]
+        if self.redis is not None and moved:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for table in moved:
+                    pipe.incr(self._data_key(database, table))
+                pipe.execute()
 
 
 @dataclass(frozen=True)
@@ -350,15 +379,16 @@ class Callers:
         window = int(now // period)
         return period, window, max(1, math.ceil((window + 1) * period - now))
 
-    def caller(self, token: str) -> tuple[api_keys.Caller, int]:
-        """The caller `token` names (or Unauthenticated), and the count of its requests in this window."""
+    def caller(self, token: str) -> tuple[api_keys.Caller, int, tuple[int, ...] | None]:
+        """The caller `token` names (or Unauthenticated), the count of its requests in this window, and the
+        data generations read with it (`_Counters.hit`): read before anything the answer reads."""
         digest = hashlib.sha256(token.encode()).digest()
-        kept, count = self._kept.get(digest), None
+        kept, count, data = self._kept.get(digest), None, None
         if kept is not None and (kept.until < time.monotonic() or kept.local != api_keys.generation()):
             kept = None
         if kept is not None:
             period, window, _ = self.window()
-            count, shared = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
+            count, shared, data = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
             if shared != kept.shared:
                 kept = None
         if kept is None:
@@ -372,13 +402,14 @@ class Callers:
             self._kept[digest] = kept
         if count is None:
             period, window, _ = self.window()
-            count, _shared = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
-        return replace(kept.caller, session=db_session()), count
+            count, _shared, data = self.counters.hit(f"retail-api/{kept.caller.prefix}/{window}", period)
+        return replace(kept.caller, session=db_session()), count, data
 
 
 def init_rate_limits(app, *, storage_uri: str, limit: str) -> None:
     """Per key, in Redis when REDIS_URL is set (shared by every worker), else in this process's memory."""
-    app.extensions["api_callers"] = Callers(_Counters(storage_uri), parse_limit(limit))
+    database = str(app.extensions["engine"].url)  # as changes.database_of names it
+    app.extensions["api_callers"] = Callers(_Counters(storage_uri, database), parse_limit(limit))
 
 
 def _rate_limit(prefix: str, count: int) -> None:
@@ -479,6 +510,19 @@ class _Answers:
 
 
 _ANSWERS = _Answers()
+
+
+def data_version(tables: Sequence[str]) -> tuple | None:
+    """What names the data an answer reads from `tables` (KEPT_TABLES): this database, the tables' data
+    generations read with the key (before the answer's own reads, so a kept answer is never older than its
+    version says) and the KEPT_SECONDS window. None without Redis: no generation is shared between the
+    workers and the command line, so nothing may be kept."""
+    generations = g.get("data_generations")
+    if generations is None:
+        return None
+    by_table = dict(zip(KEPT_TABLES, generations, strict=True))
+    return ("data", str(current_app.extensions["engine"].url), tuple(by_table[t] for t in tables),
+            int(time.time() // KEPT_SECONDS))
 
 
 def kept_answer(version: tuple | None, build: Callable[[], Response]) -> Response:

@@ -327,15 +327,21 @@ class StockPage(BaseModel):
 @bp.get("/stock", responses={200: StockPage}, summary="The store's stock by SKU")
 def list_stock(query: core.PageQuery):
     after = core.decode_cursor(query.cursor)
-    lines = stock.stock_page(db_session(), store_id=core.store_id(), as_of=utcnow(),
-                             after_sku=None if after is None else str(after[0]), limit=query.limit + 1)
-    lines, next_cursor = core.page_of(lines, query, lambda line: (line.sku,))
-    return core.page([{"sku": x.sku, "model": x.model, "variant": x.variant, "brand": x.brand,
-                       "serialised": x.serialised, "on_hand": x.on_hand, "demo": x.demo, "in_transit": x.in_transit,
-                       "weekly_rate": round(x.weekly_rate, 3),
-                       "weeks_of_cover": None if x.weeks_of_cover is None else round(x.weeks_of_cover, 2),
-                       "last_sale_at": x.last_sale_at, "at_risk": x.at_risk, "aging": x.aging} for x in lines],
-                     next_cursor=next_cursor, query=query)
+    store_id = core.store_id()
+
+    def answer():
+        lines = stock.stock_page(db_session(), store_id=store_id, as_of=utcnow(),
+                                 after_sku=None if after is None else str(after[0]), limit=query.limit + 1)
+        lines, next_cursor = core.page_of(lines, query, lambda line: (line.sku,))
+        return core.page([{"sku": x.sku, "model": x.model, "variant": x.variant, "brand": x.brand,
+                           "serialised": x.serialised, "on_hand": x.on_hand, "demo": x.demo,
+                           "in_transit": x.in_transit, "weekly_rate": round(x.weekly_rate, 3),
+                           "weeks_of_cover": None if x.weeks_of_cover is None else round(x.weeks_of_cover, 2),
+                           "last_sale_at": x.last_sale_at, "at_risk": x.at_risk, "aging": x.aging} for x in lines],
+                         next_cursor=next_cursor, query=query)
+
+    # kept until a commit writes stock, sales, products or locations (or KEPT_SECONDS pass)
+    return core.kept_answer(core.data_version(core.STOCK_TABLES), answer)
 
 
 # ---------------------------------------------------------------- deliveries

@@ -1,0 +1,82 @@
+"""What a committed transaction changed, by table: for the answers kept for speed (retail/api/core.py).
+
+Session events note the tables a session writes: the rows its flushes add, change and delete, and the
+statements it executes (`update()`, `insert()`, `delete()`, and DML in `text()`). Once the transaction has
+committed, and not before, the listeners hear the database and the tables: an answer rebuilt between an
+announcement and its commit would be kept with the old rows. A rollback forgets them. This is table-level
+invalidation as django-cachalot does it: coarse (any stock movement renews every kept stock answer), exact
+(no committed write goes unannounced through a session) and cheap (one set per transaction).
+
+Not seen: writes on a bare connection (`engine.begin()`, the demo loader's bulk inserts) and by other
+programs. Keepers therefore also bound how long they keep an answer (core.KEPT_SECONDS).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Delete, Insert, TextClause, Update
+
+_log = logging.getLogger(__name__)
+
+Listener = Callable[[str, frozenset[str]], None]  # (database, tables), after the commit
+_listeners: dict[str, Listener] = {}
+_TOUCHED = "retail_changed_tables"
+_TEXT_DML = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+def on_commit(name: str, listener: Listener) -> None:
+    """Call `listener(database, tables)` after each commit that wrote `tables` (one listener per `name`)."""
+    _listeners[name] = listener
+
+
+def database_of(session: Session) -> str:
+    """How listeners and keepers name a session's database (its URL without the password)."""
+    bind = session.get_bind()
+    return str(getattr(bind, "url", None) or bind.engine.url)
+
+
+def _note(session: Session, *tables: str) -> None:
+    session.info.setdefault(_TOUCHED, set()).update(tables)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context) -> None:
+    # after_flush still lists what the flush wrote (new, dirty, deleted are pre-flush state)
+    tables = {table.name for obj in (*session.new, *session.dirty, *session.deleted)
+              for table in inspect(obj).mapper.tables}
+    if tables:
+        _note(session, *tables)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    statement = state.statement
+    if isinstance(statement, Insert | Update | Delete):
+        _note(state.session, statement.table.name)
+    elif isinstance(statement, TextClause):
+        match = _TEXT_DML.match(statement.text)
+        if match:
+            _note(state.session, match.group(1).lower())
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    tables = session.info.pop(_TOUCHED, None)
+    if not tables or not _listeners:
+        return
+    database, tables = database_of(session), frozenset(tables)
+    for name, listener in list(_listeners.items()):
+        try:
+            listener(database, tables)
+        except Exception:  # noqa: BLE001 - the write is committed; keepers renew within their bound
+            _log.exception("committed changes not announced to %s", name)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous) -> None:
+    if previous.parent is None:  # the whole transaction; a savepoint's notes stay (one renewal too many)
+        session.info.pop(_TOUCHED, None)
