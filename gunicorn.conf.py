@@ -1,7 +1,7 @@
 """gunicorn settings, shared by the container image, `make run` and the test that serves the app.
 
 Everything comes from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_WORKER_CLASS
-(default gthread with more than one thread, else sync), GUNICORN_TIMEOUT.
+(default gthread with more than one thread, else sync), GUNICORN_TIMEOUT, GUNICORN_KEEPALIVE.
 """
 import os
 
@@ -10,6 +10,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))  # seconds an idle client connection is kept
 graceful_timeout = 20
 accesslog = None  # the app logs each request as JSON with its request id
 errorlog = "-"

@@ -241,6 +241,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("wrk", "asyncio"), default="wrk" if shutil.which("wrk") else "asyncio")
     parser.add_argument("--only", default="", help="a comma-separated subset of: me,bsku,bstore,sstock,fnet,fstore,health")
     parser.add_argument("--reuse", action="store_true", help="keep the retail_load database if it exists")
+    parser.add_argument("--warm", type=float, default=3, help="seconds of load per operation before measuring")
+    parser.add_argument("--keepalive", type=int, default=None,
+                        help="gunicorn's keep-alive seconds (GUNICORN_KEEPALIVE; 0: one request a connection)")
     args = parser.parse_args()
 
     print(f"database: demo world of {args.stores} stores on PostgreSQL", flush=True)
@@ -249,6 +252,8 @@ def main() -> None:
     from tests.api.live import gunicorn
 
     env = {"API_RATE_LIMIT": "10000000/minute", "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}
+    if args.keepalive is not None:
+        env["GUNICORN_KEEPALIVE"] = str(args.keepalive)
     log = Path("/tmp/load_api_gunicorn.log")
     endpoints = [
         ("me", "ceiling: GET /api/v1/me", "/api/v1/me", brand_key),
@@ -265,10 +270,12 @@ def main() -> None:
         print("client: one asyncio process (install Debian's wrk for a client that takes less of the CPU)")
     for workers, threads, worker_class in args.config or [(4, 8, "gthread")]:
         with gunicorn(url, log, workers=workers, threads=threads, GUNICORN_WORKER_CLASS=worker_class, **env) as base:
-            print(f"\ngunicorn {workers} workers x {threads} threads ({worker_class}), {args.clients} clients "
-                  f"({args.client}), {args.seconds:.0f} s each; brand {brand}", flush=True)
+            print(f"\ngunicorn {workers} workers x {threads} threads ({worker_class}"
+                  f"{'' if args.keepalive is None else f', keep-alive {args.keepalive} s'}), {args.clients} clients "
+                  f"({args.client}), {args.seconds:.0f} s each after {args.warm:.0f} s of warming; brand {brand}",
+                  flush=True)
             for _key, _name, path, key in endpoints:  # warm every worker's caches and connections
-                _measure(args.client, base, path, key, args.clients, 2)
+                _measure(args.client, base, path, key, args.clients, args.warm)
             before = os.getloadavg()[0]
             results = {name: _measure(args.client, base, path, key, args.clients, args.seconds, url)
                        for _key, name, path, key in endpoints}

@@ -1,5 +1,6 @@
-"""What the API keeps for speed, and what it never keeps: a forecast page is kept by run (a stored run never
-changes) and a new run is served at once; stock is read fresh on every call."""
+"""What the API keeps for speed without Redis (one process knows of no other's writes): a forecast page is kept
+by run (a stored run never changes) and a new run is served at once; stock is read fresh on every call. With
+Redis, both are kept by the data they read: tests/api/test_kept_by_data.py."""
 from __future__ import annotations
 
 from datetime import date
