@@ -46,8 +46,8 @@ def _note(session: Session, *tables: str) -> None:
 @event.listens_for(Session, "after_flush")
 def _flushed(session: Session, _context) -> None:
     # after_flush still lists what the flush wrote (new, dirty, deleted are pre-flush state)
-    tables = {table.name for obj in (*session.new, *session.dirty, *session.deleted)
-              for table in inspect(obj).mapper.tables}
+    kinds = {type(obj) for rows in (session.new, session.dirty, session.deleted) for obj in rows}
+    tables = {table.name for kind in kinds for table in inspect(kind).tables}
     if tables:
         _note(session, *tables)
 

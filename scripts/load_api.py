@@ -241,6 +241,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("wrk", "asyncio"), default="wrk" if shutil.which("wrk") else "asyncio")
     parser.add_argument("--only", default="", help="a comma-separated subset of: me,bsku,bstore,sstock,fnet,fstore,health")
     parser.add_argument("--reuse", action="store_true", help="keep the retail_load database if it exists")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="serve without Redis: rate counts per worker and no answers kept by their data, so "
+                             "every stock page is read from PostgreSQL (what a page costs when its data changed)")
     parser.add_argument("--warm", type=float, default=3, help="seconds of load per operation before measuring")
     parser.add_argument("--keepalive", type=int, default=None,
                         help="gunicorn's keep-alive seconds (GUNICORN_KEEPALIVE; 0: one request a connection)")
@@ -251,7 +254,9 @@ def main() -> None:
     brand, brand_key, store_key = _keys(url)
     from tests.api.live import gunicorn
 
-    env = {"API_RATE_LIMIT": "10000000/minute", "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}
+    env = {"API_RATE_LIMIT": "10000000/minute"}
+    if not args.no_redis:
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if args.keepalive is not None:
         env["GUNICORN_KEEPALIVE"] = str(args.keepalive)
     log = Path("/tmp/load_api_gunicorn.log")
@@ -272,7 +277,8 @@ def main() -> None:
         with gunicorn(url, log, workers=workers, threads=threads, GUNICORN_WORKER_CLASS=worker_class, **env) as base:
             print(f"\ngunicorn {workers} workers x {threads} threads ({worker_class}"
                   f"{'' if args.keepalive is None else f', keep-alive {args.keepalive} s'}), {args.clients} clients "
-                  f"({args.client}), {args.seconds:.0f} s each after {args.warm:.0f} s of warming; brand {brand}",
+                  f"({args.client}), {args.seconds:.0f} s each after {args.warm:.0f} s of warming; brand {brand}"
+                  f"{'; no Redis: nothing kept by its data' if args.no_redis else ''}",
                   flush=True)
             for _key, _name, path, key in endpoints:  # warm every worker's caches and connections
                 _measure(args.client, base, path, key, args.clients, args.warm)
