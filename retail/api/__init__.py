@@ -34,13 +34,14 @@ def _api_first(previous):
 
 def register(app: Flask, settings: Settings) -> None:
     from retail.api.brand import bp as brand_bp
+    from retail.api.customer_orders import bp as customer_orders_bp
     from retail.api.meta import bp as meta_bp
     from retail.api.settlement import bp as settlement_bp
     from retail.api.store import bp as store_bp
 
     core.init_rate_limits(app, storage_uri=settings.redis_url or "memory://", limit=settings.api_rate_limit)
     csrf = app.extensions.get("csrf")
-    for blueprint in (meta_bp, brand_bp, store_bp, settlement_bp):
+    for blueprint in (meta_bp, brand_bp, store_bp, customer_orders_bp, settlement_bp):
         if csrf is not None:
             csrf.exempt(blueprint)  # bearer keys only: the API never reads a session cookie
         app.register_api(blueprint)

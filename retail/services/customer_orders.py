@@ -484,7 +484,7 @@ class Row:
     source_code: str | None
 
 
-def _rows(session: Session, where, limit: int) -> list[Row]:
+def _rows(session: Session, where, limit: int, order_by: tuple | None = None) -> list[Row]:
     store = Location.__table__.alias("ordering")
     origin = Location.__table__.alias("origin")
     rows = session.execute(
@@ -493,8 +493,8 @@ def _rows(session: Session, where, limit: int) -> list[Row]:
         .join(store, store.c.id == CustomerOrder.store_id)
         .outerjoin(origin, origin.c.id == CustomerOrder.source_location_id)
         .where(where)
-        .order_by(case((CustomerOrder.state.in_([s.value for s in OPEN]), 0), else_=1),
-                  CustomerOrder.promised_date, CustomerOrder.id.desc())
+        .order_by(*(order_by or (case((CustomerOrder.state.in_([s.value for s in OPEN]), 0), else_=1),
+                                 CustomerOrder.promised_date, CustomerOrder.id.desc())))
         .limit(limit)).all()
     return [Row(r[0], r[1], r[2], r[3]) for r in rows]
 
@@ -510,6 +510,30 @@ def to_ship(session: Session, *, store_id: int, limit: int = 50) -> list[Row]:
     """Orders of other stores sourced from this store that wait for it to ship."""
     return _rows(session, (CustomerOrder.source_location_id == store_id) & (CustomerOrder.state == S.sourced)
                  & (CustomerOrder.source_kind == "store"), limit)
+
+
+ROLES = ("ordering", "origin")  # the store took the order / the store was chosen to send it
+
+
+@query
+def orders_page(session: Session, *, store_id: int, role: str = "ordering", state: str | None = None,
+                before_id: int | None = None, limit: int = 50) -> list[Row]:
+    """A page of the orders a store sees, newest first (id descending, a stable order for cursors): as the
+    ordering store, its own orders; as the origin, other stores' orders sourced from it (the same orders
+    `detail` shows it; `state="sourced"` gives those waiting for it to ship, as `to_ship`)."""
+    if role not in ROLES:
+        raise errors.InvalidValue(field="role", value=parsing.shown(role))
+    if role == "ordering":
+        where = CustomerOrder.store_id == store_id
+    else:
+        where = (CustomerOrder.source_location_id == store_id) & (CustomerOrder.source_kind == "store")
+    if state:
+        if state not in set(S):
+            raise errors.InvalidValue(field="state", value=parsing.shown(state))
+        where = where & (CustomerOrder.state == state)
+    if before_id is not None:
+        where = where & (CustomerOrder.id < before_id)
+    return _rows(session, where, limit, order_by=(CustomerOrder.id.desc(),))
 
 
 @query

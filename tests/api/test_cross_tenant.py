@@ -10,6 +10,7 @@ moment it is documented):
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -88,10 +89,16 @@ BODIES = {
     ("post", "/api/v1/brand/purchase-orders/{order_id}/shipment-notices"): {
         "reference": "ASN-INTRUDER", "lines": [{"sku": "RK-CASE", "quantity": 1}]},
     ("post", "/api/v1/store/deliveries/{delivery_id}/receipt"): {"lines": [{"sku": "RK-CASE", "quantity": 4}]},
+    ("post", "/api/v1/store/customer-orders/{customer_order_id}/sourcing"): None,  # no body
+    ("post", "/api/v1/store/customer-orders/{customer_order_id}/shipment"): {"serials": ["SN-A2"]},
+    ("post", "/api/v1/store/customer-orders/{customer_order_id}/arrival"): {"serials": ["SN-A2"]},
+    ("post", "/api/v1/store/customer-orders/{customer_order_id}/hand-over"): None,  # no body
+    ("post", "/api/v1/store/customer-orders/{customer_order_id}/cancellation"): {"reason": "Not yours"},
 }
 # What only tenant A has: no list of tenant B may show one of them.
 BRAND_A_MARKERS = ("RK-", "Rokid")
-STORE_A_MARKERS = ("SN-A1", "R-CT-A", "SH-CT-A", "S0003")  # sold serial, receipt, delivery, transfer
+STORE_A_MARKERS = ("SN-A1", "R-CT-A", "SH-CT-A", "S0003", "T-CT-A")  # sold serial, receipt, delivery, transfer,
+# customer order (its customer's ticket)
 
 
 @pytest.fixture
@@ -119,9 +126,15 @@ def owned(client, world, db):
                                                             "quantity": 1}, headers=bearer(world["keys"]["store"]))
     assert transfer.status_code == 201, transfer.json
     statement_id = _statement_of_store_a(db, world)
+    # 3 glasses for a customer: 2 on A's shelf after the sale, none to spare in Shanghai or at the DC (it waits)
+    customer_order = client.post("/api/v1/store/customer-orders", json={
+        "sku": "RK-MAX2-BLK", "quantity": 3, "promised_date": (date.today() + timedelta(days=7)).isoformat(),
+        "customer_ref": "T-CT-A", "contact": "138 0000 0000"}, headers=bearer(world["keys"]["store"]))
+    assert customer_order.status_code == 201, customer_order.json
     return {"sku": "RK-MAX2-BLK", "order_id": order.id, "notice_id": notice.json["id"],
             "sale_id": sale.json["data"][0]["sale"]["id"], "delivery_id": delivery.id,
-            "transfer_id": transfer.json["id"], "statement_id": statement_id}
+            "transfer_id": transfer.json["id"], "statement_id": statement_id,
+            "customer_order_id": customer_order.json["id"]}
 
 
 def _statement_of_store_a(db, world) -> int:
