@@ -39,7 +39,7 @@ from retail.db import new_session
 from retail.messages import describe, message
 from retail.models import ApiResponse, utcnow
 from retail.request_db import db_session
-from retail.services import api_keys
+from retail.services import api_keys, customer_orders
 from retail.services.verbs import transaction
 
 PROBLEM_TYPE = "/api/v1/problems/{code}"
@@ -131,6 +131,7 @@ STATUS_BY_ERROR: list[tuple[type, int]] = [
     # the object is no longer in a state to do this (received, answered, decided): a conflict, not bad input
     (errors.ShipmentClosed, 409), (errors.TransferClosed, 409), (errors.CountClosed, 409),
     (errors.PurchaseLineClosed, 409),
+    (customer_orders.CustomerOrderClosed, 409), (customer_orders.CustomerOrderTransferAnswered, 409),
 ]
 CONFLICT_CODES = frozenset({"order_state_conflict"})  # raised by services/replenishment.py
 

@@ -22,12 +22,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from flask import Response
-from flask_babel import force_locale
 from pydantic import BaseModel, ConfigDict, Field
 
 from retail import errors, parsing
 from retail.api import core
-from retail.messages import describe
+from retail.api.store import MAX_ID, SERIAL, SKU
 from retail.request_db import db_session
 from retail.services import customer_orders as orders
 
@@ -42,23 +41,7 @@ def _store_keys_only():
     core.store_id()
 
 
-def _conflict(exc: errors.DomainError) -> Response:
-    """The order is no longer in a state for this (it moved on, or another answer closed it): 409, as the API
-    answers a received delivery or an answered line (docs/api.md, status codes)."""
-    with force_locale(core.caller().language):
-        detail = describe(exc)
-    return core.problem(409, exc.code, detail)
-
-
-bp.register_error_handler(orders.CustomerOrderClosed, _conflict)
-bp.register_error_handler(orders.CustomerOrderTransferAnswered, _conflict)
-
-MAX_ID = 2_147_483_647
 STATES = Literal["placed", "sourced", "shipped", "arrived", "handed_over", "cancelled"]
-SKU = Annotated[str, Field(min_length=1, max_length=parsing.MAX_SKU_LENGTH, pattern=r"^[A-Za-z0-9._-]+$",
-                           description="SKU or barcode.", examples=["RK-MAX2-BLK"])]
-SERIAL = Annotated[str, Field(min_length=1, max_length=parsing.MAX_SERIAL_LENGTH, pattern=r"^[A-Za-z0-9._-]+$",
-                              examples=["SN-C2"])]
 SERIALS = Annotated[list[SERIAL], Field(max_length=orders.MAX_QUANTITY, examples=[["SN-C2"]],
                                         description=f"The serial numbers scanned, one per unit (at most "
                                                     f"{orders.MAX_QUANTITY}); none for a SKU without serials.")]
