@@ -40,6 +40,21 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_test_url() -> str:
+    """The Redis database tests share between app instances and processes; unavailable() when it does not
+    answer (a failure in CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        unavailable(f"Redis unreachable at {REDIS_TEST_URL}")
+    return REDIS_TEST_URL
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 

@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import event, text, update
 
 from retail import changes, create_app
@@ -21,21 +20,17 @@ from retail.config import Settings
 from retail.db import new_session
 from retail.models import ForecastRun, ForecastSeries, StockBalance
 from tests.api.factories import api_world, bearer
-from tests.conftest import unavailable
+from tests.conftest import redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 API = "/api/v1"
 
 
 @pytest.fixture
 def shared(database_url):
     """An app with its rate counts and data generations in Redis, its world, a session and a statement log."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        unavailable(f"Redis unreachable at {REDIS_URL}")
-    app = create_app(Settings(env="test", database_url=database_url, redis_url=REDIS_URL))
+    redis_url = redis_test_url()
+    app = create_app(Settings(env="test", database_url=database_url, redis_url=redis_url))
     session = new_session(app.extensions["engine"])
     world = api_world(session)
     seen: list[str] = []
@@ -103,7 +98,7 @@ def test_a_receipt_committed_in_another_process_is_seen_at_once(shared, database
     script = (
         "from retail import create_app; from retail.config import Settings; from retail.db import new_session\n"
         "from tests.committing import inventory\n"
-        f"app = create_app(Settings(env='test', database_url={database_url!r}, redis_url={REDIS_URL!r}))\n"
+        f"app = create_app(Settings(env='test', database_url={database_url!r}, redis_url={redis_test_url()!r}))\n"
         "session = new_session(app.extensions['engine'])\n"
         f"inventory.receive_purchase(session, location_id={world['a'].id}, sku='RK-CASE', quantity=5)\n"
         "session.close(); app.extensions['engine'].dispose()\n")

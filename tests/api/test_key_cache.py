@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import redis
 from sqlalchemy import event
 
 from retail import create_app
@@ -20,10 +19,9 @@ from retail.db import new_session
 from retail.models import ApiKey, User
 from retail.services import api_keys
 from tests.api.factories import api_world, bearer
-from tests.conftest import unavailable
+from tests.conftest import redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def _statements(app) -> list:
@@ -113,11 +111,8 @@ def test_a_revocation_from_the_command_line_reaches_a_worker_at_once(sqlite_url)
     """Another process (the command line, like the admin page in another gunicorn worker) revokes the key:
     this app hears of it through the generation in Redis, read with the rate count, although its own entry
     would be kept for minutes."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        unavailable(f"Redis unreachable at {REDIS_URL}")
-    app = create_app(Settings(env="test", database_url=sqlite_url, redis_url=REDIS_URL))
+    redis_url = redis_test_url()
+    app = create_app(Settings(env="test", database_url=sqlite_url, redis_url=redis_url))
     app.extensions["api_callers"].seconds = 600
     session = new_session(app.extensions["engine"])
     world = api_world(session)
@@ -127,7 +122,7 @@ def test_a_revocation_from_the_command_line_reaches_a_worker_at_once(sqlite_url)
     for _ in range(2):
         assert client.get("/api/v1/me", headers=bearer(key)).status_code == 200
     local = api_keys.generation()
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": REDIS_URL, "APP_ENV": "test",
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": redis_url, "APP_ENV": "test",
            "LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "apikeys", "revoke",
                     world["key_rows"]["brand"].prefix], cwd=ROOT, env=env, check=True, capture_output=True)

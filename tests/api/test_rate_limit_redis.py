@@ -3,23 +3,16 @@ workers) on one database let exactly the limit through, where per-process memory
 Keys are made fresh for every run, so runs do not share counters."""
 from __future__ import annotations
 
-import redis
-
 from retail import create_app
 from retail.config import Settings
 from retail.db import new_session
 from tests.api.factories import api_world, bearer
-from tests.conftest import unavailable
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.conftest import redis_test_url
 
 
 def test_the_limit_of_a_key_holds_across_workers(sqlite_url):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        unavailable(f"Redis unreachable at {REDIS_URL}")
-    apps = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=REDIS_URL, api_rate_limit="5/minute"))
+    redis_url = redis_test_url()
+    apps = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=redis_url, api_rate_limit="5/minute"))
             for _ in range(2)]
     session = new_session(apps[0].extensions["engine"])
     world = api_world(session)

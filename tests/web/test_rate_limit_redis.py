@@ -6,22 +6,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import redis
 
 from retail import create_app
 from retail.config import Settings
+from tests.conftest import redis_test_url
 from tests.web.factories import csrf_token
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def workers(sqlite_url):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
-    apps = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=REDIS_URL)) for _ in range(2)]
+    redis_url = redis_test_url()
+    apps = [create_app(Settings(env="test", database_url=sqlite_url, redis_url=redis_url)) for _ in range(2)]
     yield [app.test_client() for app in apps]
     for app in apps:
         app.extensions["engine"].dispose()
