@@ -89,6 +89,7 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
     """Score every method on every level; returns (table, table by demand class, examples for the plot).
 
     With `truth` (store, sku, week, mean), an `oracle` row per level, `gap_closed_<metric>` columns,
+    `truth_bias` and `truth_rmse` (every method's mean against the true mean, `_against_truth`),
     and `table.attrs["launches"]`: per fold, the SKUs launched inside the horizon, summed.
 
     `baseline_names` limits the baselines (default: every available one in the registry);
@@ -128,6 +129,8 @@ def run(sales, products, stores, *, folds=4, horizon=13, quantiles=(0.5, 0.8, 0.
                 scored[name] = _baseline(method, h, weeks[:origin], horizon, quantiles, holidays)
             for name, (mean, qs) in scored.items():
                 rows.append(_score(level, name, fold, h, a, w, mean, qs, quantiles))
+                if true_mean is not None:
+                    rows[-1].update(_against_truth(mean, group @ true_mean))
             if level in CLASS_LEVELS:
                 kinds = demand_classes(h)
                 for kind in np.unique(kinds[w > 0]):
@@ -195,6 +198,16 @@ def _true_mean(truth, pairs, start, horizon):
     out = np.zeros((len(pairs), horizon))
     np.add.at(out, (row[known], step[inside][known]), part["mean"].to_numpy(float)[known])
     return out
+
+
+def _against_truth(mean, true):
+    """The mean against the true mean (not against sales, which stockouts censor): `truth_bias`,
+    sum(mean) / sum(true) - 1, and `truth_rmse`, sqrt(sum (mean - true)^2 / sum true^2) over the
+    level's series and weeks."""
+    total = float(true.sum())
+    squares = float((true**2).sum())
+    return {"truth_bias": float(mean.sum()) / total - 1 if total > 0 else np.nan,
+            "truth_rmse": float(np.sqrt(((mean - true) ** 2).sum() / squares)) if squares > 0 else np.nan}
 
 
 def _launches(fold, start, horizon, pairs, actual, ours, true_mean, products):
@@ -353,7 +366,7 @@ def _json_rows(table, quantiles):
     rows = []
     for rec in table.to_dict("records"):
         row = {k: rec[k] for k in ("level", "method", "wrmsse", "wspl", "bias", "wmsse")}
-        row.update({k: v for k, v in rec.items() if k.startswith("gap_closed_") and pd.notna(v)})
+        row.update({k: v for k, v in rec.items() if k.startswith(("gap_closed_", "truth_")) and pd.notna(v)})
         for col in quantile_columns(quantiles):
             row[col] = {"below": rec[f"{col}_below"], "at_or_below": rec[f"{col}_at_or_below"]}
         rows.append(row)

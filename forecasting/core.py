@@ -131,6 +131,7 @@ class _Model:
         self.bar = bar
         self.launch, self.eol = _life_dates(panel, products)
         self.groups = _analogue_groups(panel.skus, products)
+        self.affinity_groups = shares.affinity_groups(panel.stores, panel.skus, stores, products)
         self.choice = None
 
     def sku_history(self, panel: Panel, size: np.ndarray) -> History:
@@ -154,7 +155,7 @@ class _Model:
         rate = self.rates(panel, size, horizon)  # (sku, horizon)
         known = pair_store >= 0
         affinity = np.ones(len(pair_store))
-        affinity[known] = shares.affinities(panel, size, pair_store[known], pair_sku[known])
+        affinity[known] = shares.affinities(panel, size, pair_store[known], pair_sku[known], self.affinity_groups)
         return rate[pair_sku] * (size[pair_store] * affinity)[:, None]
 
     def dispersion(self, horizon: int) -> Dispersion:
@@ -171,7 +172,7 @@ class _Model:
             past = panel.until(end)
             size = shares.store_sizes(past, self.stores)
             rate = self.rates(past, size, horizon)
-            affinity = shares.affinities(past, size, pair_store, pair_sku)
+            affinity = shares.affinities(past, size, pair_store, pair_sku, self.affinity_groups)
             step = panel.week[rows] - end
             mu = rate[pair_sku, step] * size[pair_store] * affinity * panel.in_stock[rows]
             store_rows.append(panel.units[rows])

@@ -70,6 +70,10 @@ def test_backtest_reports_the_oracle_gap_closed_and_launches(generated, tmp_path
     # The oracle's mean is the truth summed: its bias is the demand lost to stockouts and late listings.
     oracle = table[table["method"] == "oracle"]
     assert (oracle["bias"] > -0.05).all() and (oracle["bias"] < 0.5).all()
+    # Against the true mean the oracle is exact; every method has a score against it.
+    assert (oracle["truth_bias"].abs() < 1e-9).all() and (oracle["truth_rmse"] < 1e-9).all()
+    assert table["truth_rmse"].notna().all() and (table.loc[table["method"] == "zero", "truth_bias"] == -1).all()
+    assert all("truth_rmse" in r for r in rows)
     launches = pd.read_csv(out / "launches.csv")
     assert {"origin", "skus", "actual", "ours", "oracle", "ours_error", "oracle_error"} <= set(launches.columns)
 
