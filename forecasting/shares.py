@@ -147,14 +147,12 @@ def prior_strength(sold: np.ndarray, expected: np.ndarray, half: np.ndarray, gro
     (the ratio stays 1) when the halves do not agree enough (tau^2 not above `MIN_Z` standard
     errors, the spread of the groups' terms of the sum) or no group is in both halves.
     """
-    ok = group >= 0
-    if not ok.any():
+    if not (group >= 0).any():
         return np.inf
-    g, h = group[ok], half[ok]
-    s0 = np.bincount(g[h == 0], sold[ok][h == 0], n_groups)
-    s1 = np.bincount(g[h == 1], sold[ok][h == 1], n_groups)
-    e0 = np.bincount(g[h == 0], expected[ok][h == 0], n_groups)
-    e1 = np.bincount(g[h == 1], expected[ok][h == 1], n_groups)
+    # One code per group and half; rows without a group go to a last, unused slot.
+    key = np.where(group >= 0, group * 2 + half, 2 * n_groups)
+    s0, s1 = np.bincount(key, sold, 2 * n_groups + 1)[:-1].reshape(n_groups, 2).T
+    e0, e1 = np.bincount(key, expected, 2 * n_groups + 1)[:-1].reshape(n_groups, 2).T
     both = (e0 > 0) & (e1 > 0)
     if not both.any():
         return np.inf
@@ -203,47 +201,45 @@ def affinities(
     between stores and leaves its total unchanged.
     """
     groups = groups or AffinityGroups()
-    units, exposure = sku_rates(panel, size)
-    rate = units / np.maximum(exposure, 1e-12)
-    weight = 0.5 ** ((panel.n_weeks - 1 - panel.week) / half_life)
-    base = rate[panel.sku, panel.week] * size[panel.store] * panel.in_stock * weight
-    sold = panel.units * weight
-    half = (panel.week // BLOCK_WEEKS) % 2
     n_pairs = len(panel.pair_keys)
     n_skus = len(panel.skus)
     if n_pairs == 0:
         return np.ones(len(pairs_store))
+    units, exposure = sku_rates(panel, size)
+    rate = units / np.maximum(exposure, 1e-12)
+    weight = 0.5 ** ((panel.n_weeks - 1 - panel.week) / half_life)
+    # Sold and expected units of each pair in each half of the history (alternate blocks of weeks):
+    # every sum below is over these, so the rows are read once.
+    key = panel.pair * 2 + (panel.week // BLOCK_WEEKS) % 2
+    base = np.bincount(key, rate[panel.sku, panel.week] * size[panel.store] * panel.in_stock * weight,
+                       2 * n_pairs).reshape(n_pairs, 2)
+    sold = np.bincount(key, panel.units * weight, 2 * n_pairs).reshape(n_pairs, 2)
+    half = np.tile(np.array([0, 1]), n_pairs)
     pair_store = (panel.pair_keys.to_numpy() // n_skus).astype(np.int64)
     pair_sku = (panel.pair_keys.to_numpy() % n_skus).astype(np.int64)
     # Group levels, one after the other: each relative to the ones before.
-    factor = np.ones(len(sold))  # per row
-    pair_group = np.ones(n_pairs)  # per pair of the panel
+    pair_group = np.ones(n_pairs)  # the product of the pair's group affinities so far
     tables = []
     for level in range(len(groups.levels)):
         n_groups = groups.n_groups(level)
-        row_group = groups.codes(level, panel.store, panel.sku)
-        expected = base * factor
-        strength = prior_strength(sold, expected, half, row_group, n_groups)
+        g = groups.codes(level, pair_store, pair_sku)
+        expected = base * pair_group[:, None]
+        strength = prior_strength(sold.ravel(), expected.ravel(), half, np.repeat(g, 2), n_groups)
         table = np.ones(n_groups)
         if np.isfinite(strength):
-            ok = row_group >= 0
-            s = np.bincount(row_group[ok], sold[ok], n_groups)
-            e = np.bincount(row_group[ok], expected[ok], n_groups)
-            table = _shrunk_ratio(s, e, strength)
-            factor = factor * np.where(ok, table[np.clip(row_group, 0, None)], 1.0)
-            g = groups.codes(level, pair_store, pair_sku)
-            pair_group = pair_group * np.where(g >= 0, table[np.clip(g, 0, None)], 1.0)
+            ok = g >= 0
+            table = _shrunk_ratio(np.bincount(g[ok], sold[ok].sum(1), n_groups),
+                                  np.bincount(g[ok], expected[ok].sum(1), n_groups), strength)
+            pair_group = pair_group * np.where(ok, table[np.clip(g, 0, None)], 1.0)
         tables.append(table)
     # The pair's own ratio, relative to its groups.
-    expected = base * factor
+    expected = base * pair_group[:, None]
     if prior_units is None:
-        prior_units = prior_strength(sold, expected, half, panel.pair, n_pairs)
-    s = np.bincount(panel.pair, sold, n_pairs)
-    e = np.bincount(panel.pair, expected, n_pairs)
-    ratio = pair_group * _shrunk_ratio(s, e, prior_units)
+        prior_units = prior_strength(sold.ravel(), expected.ravel(), half, np.repeat(np.arange(n_pairs), 2), n_pairs)
+    ratio = pair_group * _shrunk_ratio(sold.sum(1), expected.sum(1), prior_units)
     scale = np.ones(n_skus)
     if normalise:
-        e0 = np.bincount(panel.pair, base, n_pairs)
+        e0 = base.sum(1)
         num = np.bincount(pair_sku, e0 * ratio, n_skus)
         den = np.bincount(pair_sku, e0, n_skus)
         scale = np.where((den > 0) & (num > 0), num / np.maximum(den, 1e-300), 1.0)
