@@ -13,8 +13,9 @@ Expected demand of SKU s at store i in week t is  rate[s, t] x size[i] x affinit
   against the noise). A level whose ratios do not agree between the halves is left out (the
   demo world has no province x category taste, and with one store or no attributes there is
   no group at all). A store x SKU series holds a handful of units, so the pair's own ratio is
-  shrunk hard (about 10-30 units of prior); a province x brand group holds a hundred stores'
-  sales of the brand, and on the `regional` world its ratio is shrunk with about 1-2 units.
+  shrunk hard (30 units of prior, `PAIR_PRIOR_UNITS`); a province x brand group holds a hundred
+  stores' sales of the brand, and on the 3,000-store `regional` world its ratio is shrunk with
+  0.7-1.1 units.
 Sold units are compared with exposure (`in_stock` over the weeks the store carried the SKU,
 see `forecasting.panel`), so weeks out of stock are read as censored demand rather than as
 weak demand. Each SKU's affinities average 1 over its history's expected units, so the split
