@@ -134,7 +134,10 @@ def calibrate(data, target: float = 0.96, by: str | None = None, policy: str = "
         runs += 1
         ok = served_mid >= target
         good = np.where(active & ok, mid, good)
-        served_good = np.where(active & ok, served_mid, served_good)
+        # A group not bisected this run was replayed at its kept value, next to the others' new ones:
+        # its share served is that replay's (groups share DCs and same-city stores, so it moves when
+        # the others' values do, and a group that now serves more than the tolerance is bisected again).
+        served_good = np.where((active & ok) | ~active, served_mid, served_good)
         bad = np.where(active & ~ok, mid, bad)
         if (ok | ~active).all():
             m_good = m_mid
