@@ -39,7 +39,9 @@ def database_of(session: Session) -> str:
     return str(getattr(bind, "url", None) or bind.engine.url)
 
 
-def _note(session: Session, *tables: str) -> None:
+def note(session: Session, *tables: str) -> None:
+    """Announce `tables` after this session's commit: the events call it for the tables written; a service
+    calls it for a change a table name alone does not tell (`api_keys.REVOKED`)."""
     session.info.setdefault(_TOUCHED, set()).update(tables)
 
 
@@ -49,18 +51,18 @@ def _flushed(session: Session, _context) -> None:
     kinds = {type(obj) for rows in (session.new, session.dirty, session.deleted) for obj in rows}
     tables = {table.name for kind in kinds for table in inspect(kind).tables}
     if tables:
-        _note(session, *tables)
+        note(session, *tables)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _executed(state) -> None:
     statement = state.statement
     if isinstance(statement, Insert | Update | Delete):
-        _note(state.session, statement.table.name)
+        note(state.session, statement.table.name)
     elif isinstance(statement, TextClause):
         match = _TEXT_DML.match(statement.text)
         if match:
-            _note(state.session, match.group(1).lower())
+            note(state.session, match.group(1).lower())
 
 
 @event.listens_for(Session, "after_commit")

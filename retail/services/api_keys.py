@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
-from retail import errors
+from retail import changes, errors
 from retail.models import ApiKey, Brand, Location, LocationKind, LocationStatus, Role, User, utcnow
 from retail.services import audit
 from retail.services.verbs import ADMIN, job, public, query, transaction, verb
@@ -213,6 +213,7 @@ def _rotate(session: Session, actor_id: int | None, key_id: int) -> NewKey:
 # that moves a counter in Redis, read in the same round trip as the rate limit by every worker).
 _generation = 0
 _listeners: dict[str, Callable[[], None]] = {}
+REVOKED = "api_key:revoked_or_rotated"  # announced by retail.changes after the commit, as a table would be
 
 
 def generation() -> int:
@@ -227,22 +228,23 @@ def on_change(name: str, listener: Callable[[], None]) -> None:
 
 def _announce_change(session: Session) -> None:
     """Move the generations once this session's transaction commits (not before: a cache refilled between
-    the move and the commit would keep the key as it was)."""
-    if session.info.get("api_key_change_pending"):
+    the move and the commit would keep the key as it was); a rollback moves nothing."""
+    changes.note(session, REVOKED)
+
+
+def _committed(_database: str, tables: frozenset[str]) -> None:
+    global _generation
+    if REVOKED not in tables:
         return
-    session.info["api_key_change_pending"] = True
+    _generation += 1
+    for name, listener in list(_listeners.items()):
+        try:
+            listener()
+        except Exception:  # noqa: BLE001 - the revocation is committed; other workers see it within the TTL
+            _log.exception("API key change not announced to %s", name)
 
-    def committed(committed_session) -> None:
-        global _generation
-        committed_session.info.pop("api_key_change_pending", None)
-        _generation += 1
-        for name, listener in list(_listeners.items()):
-            try:
-                listener()
-            except Exception:  # noqa: BLE001 - the revocation is committed; other workers see it within the TTL
-                _log.exception("API key change not announced to %s", name)
 
-    event.listen(session, "after_commit", committed, once=True)
+changes.on_commit("api_keys", _committed)
 
 
 @query
