@@ -161,4 +161,6 @@ def test_ship_racing_a_cancellation_the_hold_is_given_back_once(engine, ids):
             TransferRequest.status == "shipped")).scalar_one()
         row = s.get(StockBalance, (ids["c"], ids["case"]))
         assert row.on_hand == ROUNDS * 3 + 1 - shipped and row.reserved == 0
-        assert s.get(StockBalance, (ids["a"], ids["case"])).in_transit == shipped
+        # No balance row at A until a first shipment reaches for it: every round may go to the cancellation.
+        at_a = s.get(StockBalance, (ids["a"], ids["case"]))
+        assert (at_a.in_transit if at_a is not None else 0) == shipped
