@@ -12,11 +12,15 @@ programs. Keepers therefore also bound how long they keep an answer (core.KEPT_S
 """
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
+import socket
 from collections.abc import Callable
 
 from sqlalchemy import event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Delete, Insert, TextClause, Update
 
@@ -25,7 +29,9 @@ _log = logging.getLogger(__name__)
 Listener = Callable[[str, frozenset[str]], None]  # (database, tables), after the commit
 _listeners: dict[str, Listener] = {}
 _TOUCHED = "retail_changed_tables"
-_TEXT_DML = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+# the table, after an optional schema: `UPDATE movement`, `INSERT INTO "public"."movement"`
+_TEXT_DML = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(?:"?\w+"?\.)?"?(\w+)',
+                       re.IGNORECASE)
 
 
 def on_commit(name: str, listener: Listener) -> None:
@@ -34,9 +40,30 @@ def on_commit(name: str, listener: Listener) -> None:
 
 
 def database_of(session: Session) -> str:
-    """How listeners and keepers name a session's database (its URL without the password)."""
+    """How listeners and keepers name a session's database (`database_name` of its URL)."""
     bind = session.get_bind()
-    return str(getattr(bind, "url", None) or bind.engine.url)
+    return database_name(getattr(bind, "url", None) or bind.engine.url)
+
+
+@functools.lru_cache(maxsize=64)
+def _host(host: str) -> str:
+    try:  # `localhost`, `127.0.0.1` and a name that resolves to it are one server
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+    except OSError:
+        return host.lower()
+
+
+def database_name(url: str | URL) -> str:
+    """One name per database, however a process spells its URL: the backend, the server's address and port,
+    the database; a SQLite file by its real path. No user and no password (the same data for every role), so
+    a writer and a reader that reach one database by other spellings move and read the same generations."""
+    url = make_url(url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = url.database or ""
+        return f"sqlite:{path if path in ('', ':memory:') else os.path.realpath(path)}"
+    port = url.port or {"postgresql": 5432, "mysql": 3306}.get(backend)
+    return f"{backend}://{_host(url.host or 'localhost')}:{port}/{url.database or ''}"
 
 
 def note(session: Session, *tables: str) -> None:

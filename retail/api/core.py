@@ -409,7 +409,7 @@ class Callers:
 
 def init_rate_limits(app, *, storage_uri: str, limit: str) -> None:
     """Per key, in Redis when REDIS_URL is set (shared by every worker), else in this process's memory."""
-    database = str(app.extensions["engine"].url)  # as changes.database_of names it
+    database = app.extensions["api_database"] = changes.database_name(app.extensions["engine"].url)
     app.extensions["api_callers"] = Callers(_Counters(storage_uri, database), parse_limit(limit))
 
 
@@ -522,7 +522,7 @@ def data_version(tables: Sequence[str]) -> tuple | None:
     if generations is None:
         return None
     by_table = dict(zip(KEPT_TABLES, generations, strict=True))
-    return ("data", str(current_app.extensions["engine"].url), tuple(by_table[t] for t in tables),
+    return ("data", current_app.extensions["api_database"], tuple(by_table[t] for t in tables),
             int(time.time() // KEPT_SECONDS))
 
 

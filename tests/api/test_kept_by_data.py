@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text, update
+from sqlalchemy.engine import make_url
 
 from retail import changes, create_app
 from retail.api import core
@@ -89,10 +90,26 @@ def test_a_refused_sale_renews_nothing(shared):
     assert not any("stock_balance" in s for s in seen)  # rolled back: the kept page still holds
 
 
-def test_a_receipt_committed_in_another_process_is_seen_at_once(shared, database_url):
+def _respelled(database_url: str) -> str:
+    """The same database by another spelling of its URL: `localhost` and no port for 127.0.0.1:5432, a
+    SQLite path through `/./`."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database)
+        return str(url.set(database=f"{path.parent}/./{path.name}"))
+    return url.set(host="localhost" if url.host in ("127.0.0.1", None) else url.host, port=None) \
+        .render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("spelling", ["same", "respelled"])
+def test_a_receipt_committed_in_another_process_is_seen_at_once(shared, database_url, spelling):
     """Another worker or the command line writes stock: this app hears of it through the generation in
-    Redis, read with the rate count, although its page would be kept for KEPT_SECONDS."""
+    Redis, read with the rate count, although its page would be kept for KEPT_SECONDS; also when that
+    process spells the database's URL otherwise (the generations are named by the database, not the string)."""
     _app, client, world, _session, _seen = shared
+    if spelling == "respelled":
+        assert _respelled(database_url) != database_url
+        database_url = _respelled(database_url)
     for _ in range(2):
         before = _store_stock(client, world)["RK-CASE"]
     script = (
@@ -162,7 +179,7 @@ def test_tables_are_announced_after_the_commit_and_forgotten_on_rollback(engine,
         session.execute(update(StockBalance).where(b.on_hand >= 0).values(on_hand=b.on_hand))
         session.execute(text("UPDATE location SET code = code WHERE 1 = 0"))
         session.commit()
-    assert heard == [(str(engine.url), frozenset({"stock_balance", "location"}))]
+    assert heard == [(changes.database_name(engine.url), frozenset({"stock_balance", "location"}))]
 
 
 def test_a_flush_announces_the_tables_of_its_rows(engine, heard):
@@ -171,4 +188,23 @@ def test_a_flush_announces_the_tables_of_its_rows(engine, heard):
         session.commit()
         session.execute(text("SELECT 1"))
         session.commit()  # read only: nothing to announce
-    assert heard == [(str(engine.url), frozenset({"forecast_run"}))]
+    assert heard == [(changes.database_name(engine.url), frozenset({"forecast_run"}))]
+
+
+def test_schema_qualified_text_dml_names_its_table(engine, heard):
+    schema = "public" if engine.dialect.name == "postgresql" else "main"
+    with new_session(engine) as session:
+        session.execute(text(f'UPDATE "{schema}"."location" SET code = code WHERE 1 = 0'))
+        session.execute(text(f"DELETE FROM {schema}.movement WHERE 1 = 0"))
+        session.commit()
+    assert heard == [(changes.database_name(engine.url), frozenset({"location", "movement"}))]
+
+
+def test_one_database_has_one_name_however_spelled(tmp_path):
+    name = changes.database_name
+    assert name("postgresql+psycopg://postgres@127.0.0.1:5432/test") == name("postgresql://app:secret@localhost/test")
+    assert name("postgresql://localhost/test") != name("postgresql://localhost/other")
+    assert name("postgresql://localhost:5433/test") != name("postgresql://localhost/test")
+    assert "secret" not in name("postgresql://app:secret@localhost/test")
+    assert name(f"sqlite:///{tmp_path}/./retail.db") == name(f"sqlite:///{tmp_path}/retail.db")
+    assert name(f"sqlite:///{tmp_path}/a.db") != name(f"sqlite:///{tmp_path}/b.db")
