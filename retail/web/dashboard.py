@@ -20,6 +20,7 @@ from retail.messages import describe
 from retail.request_db import db_session
 from retail.services import dashboard
 from retail.services.verbs import NETWORK, check_scope
+from retail.web import i18n
 from retail.web.access import me
 from retail.web.charts import weekly_bars
 from retail.web.statement_files import cell
@@ -63,6 +64,8 @@ def fmt(value, kind: str) -> str:
         return f"{int(value):,}"
     if kind == "money":
         return f"{value:,.0f}"
+    if kind == "province":
+        return i18n.province(value)
     return str(value)
 
 
@@ -122,9 +125,11 @@ def trend_charts(trend: list[dict]) -> list[tuple[str, Markup]]:
     return charts
 
 
-def bar_list(rows: list[dict], key: str, label_key: str = "name", kind: str = "ratio") -> Markup:
-    """Horizontal bars of one KPI by segment, with the numbers written next to the bars."""
-    values = [(str(r.get(label_key, r.get("key"))), r.get(key)) for r in rows[:30]]
+def bar_list(rows: list[dict], key: str, label_key: str = "name", kind: str = "ratio",
+             label_kind: str = "text") -> Markup:
+    """Horizontal bars of one KPI by segment, with the numbers written next to the bars; the labels shown as
+    `fmt(label, label_kind)` (a province in the reader's language)."""
+    values = [(fmt(r.get(label_key, r.get("key")), label_kind), r.get(key)) for r in rows[:30]]
     finite = [v for _, v in values if isinstance(v, int | float) and math.isfinite(v)]
     if not finite:
         return Markup("")
@@ -163,7 +168,7 @@ def network():
     tables = [
         table("brand", view.tables["brand"], [("name", _l("Brand"), "text"), *KPI_COLUMNS],
               link=lambda r: url_for("dashboard.brand", brand_id=r["key"])),
-        table("province", view.tables["province"], [("name", _l("Province"), "text"), *KPI_COLUMNS]),
+        table("province", view.tables["province"], [("name", _l("Province"), "province"), *KPI_COLUMNS]),
         table("tier", view.tables["tier"], [("name", _l("City tier"), "text"), *KPI_COLUMNS]),
         table("partnership", view.tables["partnership"], [("name", _l("Partnership"), "text"), *KPI_COLUMNS]),
     ]
@@ -174,7 +179,7 @@ def network():
 @network_page
 def brand(brand_id: int):
     found, view = dashboard.brand(db_session(), brand_id=brand_id)
-    tables = [table("province", view.tables["province"], [("name", _l("Province"), "text"), *KPI_COLUMNS],
+    tables = [table("province", view.tables["province"], [("name", _l("Province"), "province"), *KPI_COLUMNS],
                     link=lambda r: url_for("dashboard.province", brand_id=brand_id, province=r["key"]))]
     return _page("dashboard.html", found.name, view, tables, f"brand-{found.code}",
                  crumbs=[(_("Network"), url_for("dashboard.network"))])
@@ -187,7 +192,7 @@ def province(brand_id: int, province: str):
     tables = [table("store", view.tables["store"], [("code", _l("Store"), "text"), ("name", _l("Name"), "text"),
                                                     ("city", _l("City"), "text"), *KPI_COLUMNS],
                     link=lambda r: url_for("dashboard.store", brand_id=brand_id, store_id=r["key"]))]
-    return _page("dashboard.html", f"{found.name} · {province}", view, tables, f"brand-{found.code}-province",
+    return _page("dashboard.html", f"{found.name} · {i18n.province(province)}", view, tables, f"brand-{found.code}-province",
                  crumbs=[(_("Network"), url_for("dashboard.network")),
                          (found.name, url_for("dashboard.brand", brand_id=brand_id))])
 
@@ -206,7 +211,7 @@ def store(brand_id: int, store_id: int):
                  f"{found.code}-{location.code}", store_link=url_for("store.home", store_id=store_id),
                  crumbs=[(_("Network"), url_for("dashboard.network")),
                          (found.name, url_for("dashboard.brand", brand_id=brand_id)),
-                         (location.province or location.city, url_for("dashboard.province", brand_id=brand_id,
+                         (i18n.province(location.province) or location.city, url_for("dashboard.province", brand_id=brand_id,
                                                                       province=location.province or location.city))])
 
 

@@ -10,6 +10,8 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, format_currency, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from retail import places
+
 LANGUAGES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 _BROWSER = {"zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh-hans": "zh_Hans", "zh": "zh_Hans",
             "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant", "zh-hant": "zh_Hant", "en": "en"}
@@ -45,9 +47,14 @@ def cover(weeks: float | None) -> str:
     return "∞" if weeks is None else format_decimal(round(weeks, 1), "#,##0.0")
 
 
+def province(name: str | None) -> str:
+    """A stored province name in the reader's language (`retail.places`)."""
+    return places.province_name(name, str(get_locale() or "en"))
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters.update(money=money, local_time=local_time, cover=cover)
+    app.jinja_env.filters.update(money=money, local_time=local_time, cover=cover, province=province)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
     from retail.web import explanations  # the words of the replenishment reasons, a template global
 

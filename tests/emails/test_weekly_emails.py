@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from retail import places
 from retail.db import new_session
 from retail.models import EmailOutbox, Location, Product, User
 from retail.services import weekly_digest
@@ -189,18 +190,28 @@ def test_a_brand_partner_email_holds_only_that_brands_skus(world, smtp_server):
     result = send(app, "--week", label(info), "--only", "brand")
     assert result.exit_code == 0, result.output
     with new_session(app.extensions["engine"]) as session:
-        partners = session.execute(select(User.email, User.brand_id).where(User.role == "brand_partner",
-                                                                           User.active.is_(True))).all()
+        partners = session.execute(select(User.email, User.brand_id, User.language).where(
+            User.role == "brand_partner", User.active.is_(True))).all()
         skus = dict(session.execute(select(Product.sku, Product.brand_id)).all())
-    assert len(partners) >= 10 and smtp_server.by_address() == {email: 1 for email, _ in partners}
-    shown_somewhere = 0
-    for email, brand_id in partners:
+        provinces = set(session.execute(select(Location.province).where(Location.kind == "store")).scalars())
+    assert len(partners) >= 10 and smtp_server.by_address() == {email: 1 for email, _, _ in partners}
+    shown_somewhere, provinces_shown = 0, set()
+    for email, brand_id, language in partners:
         (message,) = smtp_server.to(email)
-        body = message.get_body(("html",)).get_content() + message.get_body(("plain",)).get_content()
+        plain = message.get_body(("plain",)).get_content()
+        body = message.get_body(("html",)).get_content() + plain
         shown = {sku for sku in skus if sku in body}
         assert all(skus[sku] == brand_id for sku in shown), (email, sorted(shown))
         shown_somewhere += len(shown)
+        for province in provinces:  # each province line in the reader's language, never the stored English
+            local = places.province_name(province, language)
+            if local != province:
+                assert f"- {province}:" not in plain, (email, language, province)
+            if f"- {local}:" in plain:
+                provinces_shown.add((language, local))
     assert shown_somewhere > len(partners)  # the emails do name SKUs: the check above has something to check
+    assert {language for language, _ in provinces_shown} >= {"zh_Hans", "en"}, provinces_shown
+    assert any(name not in provinces for _, name in provinces_shown), provinces_shown  # some were translated
 
 
 def test_the_planner_email_and_the_network_figures(sqlite_only_world, smtp_server):

@@ -159,6 +159,26 @@ def test_csv_totals_match_the_database_and_no_formula_survives(client, session, 
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
 
 
+@pytest.mark.parametrize(("language", "guangdong", "hong_kong"),
+                         [("zh_Hans", "广东", "香港"), ("zh_Hant", "廣東", "香港"), ("en", "Guangdong", "Hong Kong")])
+def test_provinces_are_shown_in_the_readers_language(client, session, dworld, language, guangdong, hong_kong):
+    """Stored in English (the key of the links, the sort and the CSV), shown in the planner's language."""
+    session.get(Location, dworld["a"].id).province = "Guangdong"
+    session.commit()
+    dashboard.refresh(session, as_of=dworld["monday"] + timedelta(weeks=1))
+    dworld["planner"].language = language
+    session.commit()
+    sign_in(client, dworld["planner"].email)
+    page = client.get("/network/").get_data(as_text=True)
+    assert f">{guangdong}<" in page and f">{hong_kong}<" in page
+    brand = client.get(f"/network/brands/{dworld['brand'].id}").get_data(as_text=True)
+    assert f'/provinces/Guangdong">{guangdong}</a>' in brand  # the link keeps the stored name
+    province = client.get(f"/network/brands/{dworld['brand'].id}/provinces/Guangdong").get_data(as_text=True)
+    assert f"· {guangdong}" in province
+    rows = client.get("/network/?csv=province").get_data(as_text=True)
+    assert "Guangdong" in rows  # the CSV keeps the stored key
+
+
 def test_tables_sort_by_a_column(client, dworld):
     sign_in(client, dworld["planner"].email)
     page = client.get("/network/?sort=province.-units_sold").get_data(as_text=True)
