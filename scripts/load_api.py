@@ -3,7 +3,7 @@ gunicorn on PostgreSQL, with 32 concurrent keep-alive clients, next to a trivial
 (`GET /api/v1/me`: the same key check and rate limit, no query) as the ceiling.
 
     python scripts/load_api.py [--stores 300] [--seconds 15] [--clients 32] [--reuse]
-                               [--client wrk|asyncio] [--config 4x8 --config 8x4:gthread --config 6x1:sync ...]
+                               [--client wrk|asyncio] [--config 2x16 --config 8x4:gthread --config 6x1:sync ...]
 
 It builds (or with --reuse, keeps) a PostgreSQL database `retail_load` on TEST_POSTGRES_URL's server with the
 demo world of --stores stores, its forecast and its replenishment plan, creates a brand key and a store key,
@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--config", type=_config, action="append",
-                        help="gunicorn WORKERSxTHREADS[:sync|gthread]; repeat to compare (default 4x8)")
+                        help="gunicorn WORKERSxTHREADS[:sync|gthread]; repeat to compare (default 2x16, the setting docs/api.md reports)")
     parser.add_argument("--client", choices=("wrk", "asyncio"), default="wrk" if shutil.which("wrk") else "asyncio")
     parser.add_argument("--only", default="", help="a comma-separated subset of: me,bsku,bstore,sstock,fnet,fstore,health")
     parser.add_argument("--reuse", action="store_true", help="keep the retail_load database if it exists")
@@ -273,7 +273,7 @@ def main() -> None:
     endpoints = [e for e in endpoints if not only or e[0] in only]
     if args.client == "asyncio":
         print("client: one asyncio process (install Debian's wrk for a client that takes less of the CPU)")
-    for workers, threads, worker_class in args.config or [(4, 8, "gthread")]:
+    for workers, threads, worker_class in args.config or [(2, 16, "gthread")]:
         with gunicorn(url, log, workers=workers, threads=threads, GUNICORN_WORKER_CLASS=worker_class, **env) as base:
             print(f"\ngunicorn {workers} workers x {threads} threads ({worker_class}"
                   f"{'' if args.keepalive is None else f', keep-alive {args.keepalive} s'}), {args.clients} clients "
