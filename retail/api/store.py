@@ -344,6 +344,39 @@ def list_stock(query: core.PageQuery):
     return core.kept_answer(core.data_version(core.STOCK_TABLES), answer)
 
 
+# ---------------------------------------------------------------- serial numbers
+
+class SerialQuery(core.PageQuery):
+    sku: Annotated[str, Field(max_length=parsing.MAX_SKU_LENGTH, pattern=r"^[A-Za-z0-9._-]*$",
+                              description="Only this SKU's serials; empty for all.")] = ""
+    state: Literal["in_stock", "demo", ""] = Field(default="", description="`in_stock` (on the shelf) or `demo` "
+                                                                           "(on display); empty for both.")
+
+
+class SerialOut(BaseModel):
+    serial: str = Field(examples=["RKM2B00012345"])
+    sku: str = Field(examples=["RK-MAX2-BLK"])
+    state: Literal["in_stock", "demo"]
+    since: datetime = Field(description="When the unit last changed state (UTC).")
+
+
+class SerialPage(BaseModel):
+    data: list[SerialOut]
+    next_cursor: str | None = None
+
+
+@bp.get("/serials", responses={200: SerialPage}, summary="The serial numbers the store holds")
+def list_serials(query: SerialQuery):
+    """Every serialised unit at the store, on the shelf or on display, by serial number: what a POS reconciles
+    its register with, and the serials it sells or returns by (`POST /sales`, `serials`)."""
+    after = core.decode_cursor(query.cursor)
+    lines = stock.serials_page(db_session(), store_id=core.store_id(), sku=query.sku, state=query.state,
+                               after_serial=None if after is None else str(after[0]), limit=query.limit + 1)
+    lines, next_cursor = core.page_of(lines, query, lambda line: (line.serial,))
+    return core.page([{"serial": x.serial, "sku": x.sku, "state": x.state, "since": x.since} for x in lines],
+                     next_cursor=next_cursor, query=query)
+
+
 # ---------------------------------------------------------------- deliveries
 
 class DeliveryOut(BaseModel):

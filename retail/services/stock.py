@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from forecasting import kpis
 from retail.clock import as_utc
-from retail.models import Brand, Movement, MovementKind, Product, StockBalance
+from retail.models import Brand, Movement, MovementKind, Product, SerialState, SerialUnit, StockBalance
 from retail.services.verbs import query
 
 RATE_WEEKS = 13
@@ -142,3 +142,31 @@ def stock_page(session: Session, *, store_id: int, as_of: datetime, after_sku: s
         params["after_sku"] = after_sku
     balances = session.execute(_page_statement(after_sku is not None), params).all()
     return _lines(balances, {r.product_id: r for r in balances}, as_of)
+
+
+@dataclass(frozen=True)
+class SerialLine:
+    """One serialised unit at a store: on the shelf (`in_stock`) or on display (`demo`), since when (UTC)."""
+    serial: str
+    sku: str
+    state: str
+    since: datetime
+
+
+SERIAL_STATES_AT_STORE = (SerialState.in_stock, SerialState.demo)
+
+
+@query
+def serials_page(session: Session, *, store_id: int, sku: str = "", state: str = "", after_serial: str | None = None,
+                 limit: int = 50) -> list[SerialLine]:
+    """The serial numbers a store holds (on the shelf or on display), by serial after `after_serial`, of one SKU
+    or all, of one state or both: what a franchise POS reconciles its register with and scans at the till."""
+    u = SerialUnit.__table__.c
+    states = [s for s in SERIAL_STATES_AT_STORE if not state or s == state]
+    statement = (select(u.serial, Product.sku, u.state, u.updated_at).join(Product, Product.id == u.product_id)
+                 .where(u.location_id == store_id, u.state.in_(states)).order_by(u.serial).limit(limit))
+    if sku:
+        statement = statement.where(Product.sku == sku)
+    if after_serial is not None:
+        statement = statement.where(u.serial > after_serial)
+    return [SerialLine(r.serial, r.sku, r.state, as_utc(r.updated_at)) for r in session.execute(statement)]

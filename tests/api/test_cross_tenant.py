@@ -97,8 +97,8 @@ BODIES = {
 }
 # What only tenant A has: no list of tenant B may show one of them.
 BRAND_A_MARKERS = ("RK-", "Rokid")
-STORE_A_MARKERS = ("SN-A1", "R-CT-A", "SH-CT-A", "S0003", "T-CT-A")  # sold serial, receipt, delivery, transfer,
-# customer order (its customer's ticket)
+STORE_A_MARKERS = ("SN-A1", "SN-A2", "R-CT-A", "SH-CT-A", "S0003", "T-CT-A")  # sold and held serial, receipt,
+# delivery, transfer, customer order (its customer's ticket)
 
 
 @pytest.fixture

@@ -344,6 +344,29 @@ def test_the_stores_stock_by_sku_with_a_cursor_and_csv(client, world):
     assert csv.mimetype == "text/csv" and "RK-CASE" in csv.get_data(as_text=True)
 
 
+def test_the_serials_the_store_holds_by_sku_and_state_with_a_cursor_then_sold_by_one(client, world, db):
+    response = get(client, world, "/serials")
+    assert response.status_code == 200
+    assert [(x["serial"], x["sku"], x["state"]) for x in response.json["data"]] == [
+        ("SN-A1", "RK-MAX2-BLK", "in_stock"), ("SN-A2", "RK-MAX2-BLK", "in_stock"),
+        ("SN-A3", "RK-MAX2-BLK", "in_stock"), ("SN-HW1", "HW-EYE3-BLK", "in_stock")]
+    assert all(x["since"].endswith("Z") for x in response.json["data"])
+    other = get(client, world, "/serials", key="other_store")
+    assert [x["serial"] for x in other.json["data"]] == ["SN-B1", "SN-B2"]  # never another store's
+    assert [x["serial"] for x in get(client, world, "/serials", sku="HW-EYE3-BLK").json["data"]] == ["SN-HW1"]
+    assert get(client, world, "/serials", state="demo").json["data"] == []
+    page = get(client, world, "/serials", limit=3)
+    rest = get(client, world, "/serials", limit=3, cursor=page.json["next_cursor"])
+    assert [x["serial"] for x in rest.json["data"]] == ["SN-HW1"] and rest.json["next_cursor"] is None
+    assert get(client, world, "/serials", state="sold").status_code == 422
+    # a serial from the list is what the till sells by; sold, it leaves the list
+    sold = post(client, world, "/sales", {"sales": [{"receipt": "R-SN", "serials": ["SN-A2"]}]})
+    assert sold.status_code == 201, sold.json
+    assert "SN-A2" not in [x["serial"] for x in get(client, world, "/serials").json["data"]]
+    csv = get(client, world, "/serials", format="csv").get_data(as_text=True)
+    assert csv.splitlines()[0] == "serial,sku,state,since" and "SN-A1" in csv
+
+
 # ---------------------------------------------------------------- deliveries
 
 @pytest.fixture
@@ -565,7 +588,7 @@ def test_bodies_are_bounded_and_closed(client, world):
 
 def test_the_openapi_document_lists_every_store_operation(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/sales", "/sales/{sale_id}", "/returns", "/stock", "/deliveries", "/deliveries/{delivery_id}",
+    for path in ("/sales", "/sales/{sale_id}", "/returns", "/stock", "/serials", "/deliveries", "/deliveries/{delivery_id}",
                  "/deliveries/{delivery_id}/receipt", "/replenishment", "/replenishment/submission", "/transfers",
                  "/transfers/{transfer_id}"):
         assert "/api/v1/store" + path in paths
