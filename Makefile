@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make run` (set up, migrate, load the demo world, forecast, plan, serve)
+# Two commands on a fresh machine: `make run` (set up, migrate, load the demo world, forecast, plan, calibrate
+# the range to 95% of demand served, propose it, serve)
 # and `make test` (set up, run the whole suite). Both create .venv and install into it.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -23,6 +24,7 @@ run: install
 	$(BIN)/flask --app wsgi forecast run
 	$(BIN)/flask --app wsgi replenish plan
 	$(BIN)/flask --app wsgi dashboard refresh --if-needed
+	$(BIN)/flask --app wsgi replenish calibrate --target 0.95 --policy ranging --if-needed
 	$(BIN)/flask --app wsgi ranging propose
 	$(BIN)/flask --app wsgi demo signins
 	@echo "serving on http://127.0.0.1:$${PORT:-8000}"

@@ -52,6 +52,8 @@ def store_sizes(
     """Relative selling power of each store (mean about 1)."""
     n_stores = len(panel.stores)
     size = np.ones(n_stores)
+    if n_stores == 0:  # nothing to forecast (no history and no assortment): no store to size
+        return size
     sold = np.bincount(panel.store, panel.units, n_stores)
     peer = _peer_groups(panel.stores, stores)
     for _ in range(rounds):

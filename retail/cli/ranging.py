@@ -21,7 +21,8 @@ def ranging_group():
 
 
 @ranging_group.command(help="Propose this week's range changes from the latest forecast run; a cell proposed for "
-                            "the week is not proposed again (safe to re-run).")
+                            "the week is not proposed again (safe to re-run), an open proposal is revised when "
+                            "its inputs moved (a calibration, a new forecast run).")
 @click.option("--week", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="the week (its Monday, YYYY-MM-DD; default: the forecast run's first week)")
 @with_appcontext
@@ -38,8 +39,8 @@ def propose(week):
             raise click.ClickException(str(exc)) from exc
         bar.update(bar.total - bar.n)
     click.echo(f"range proposal for week {done.week} (forecast run {done.forecast_run_id}): {done.cells} cells, "
-               f"{done.changed} changes, {done.written} new proposals, {done.superseded} older ones superseded, "
-               f"{done.seconds} s")
+               f"{done.changed} changes, {done.written} new proposals, {done.revised} revised and {done.withdrawn} "
+               f"withdrawn of this week's open ones, {done.superseded} older ones superseded, {done.seconds} s")
     for name, counts in (("decision", done.by_decision), ("reason", done.by_reason)):
         if counts:
             click.echo(f"  by {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

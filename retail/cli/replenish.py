@@ -72,8 +72,10 @@ def policy_line(config: dict) -> str:
                                                                                  "(default: one for the network)")
 @click.option("--policy", "policy_name", type=click.Choice(["ours", "ranging"]), default="ours", show_default=True,
               help="ours: hold_per_kcny, read by `replenish plan`; ranging: serve_value, read by `ranging propose`")
+@click.option("--if-needed", is_flag=True, help="Do nothing when a calibration of this policy and scope to this "
+                                                 "target is stored (make run).")
 @with_appcontext
-def calibrate(target, by, policy_name):
+def calibrate(target, by, policy_name, if_needed):
     with new_session(current_app.extensions["engine"]) as session, tqdm(total=3, desc="calibrate",
                                                                          disable=None) as bar:
         def step(label):
@@ -82,10 +84,12 @@ def calibrate(target, by, policy_name):
 
         try:
             rows = replenishment.calibrate(session, target=target, by=by, policy_name=policy_name,
-                                           progress=step)
+                                           progress=step, if_needed=if_needed)
         except errors.DomainError as exc:
             raise click.ClickException(str(exc)) from exc
         bar.update(bar.total - bar.n)
+        if if_needed and not rows:
+            click.echo(f"calibration of {policy_name} to {target:.1%} stored already: nothing to do")
         for row in rows:
             reached = "" if (row.detail or {}).get("reached", True) else " (NOT reached)"
             click.echo(f"calibration {row.id}: {row.scope} {row.scope_key or ''} {row.parameter} {row.value:.6g} "

@@ -5,6 +5,9 @@
   market, tier and size, the decisions in force, the display slots and brand display requirements (settings),
   calls `forecasting.ranging.decide` and writes one `StoreRange` proposal per changed cell, once per cell and
   week (a unique rule: a re-run writes nothing twice). Proposals of earlier weeks still open are superseded.
+  A re-run in the same week after its inputs moved (a calibration, a new forecast run, new settings) revises
+  the week's open proposals whose decision or reason changed and withdraws those no longer worth the change;
+  answered ones stay as answered.
 - `decide_proposals` (a @verb of the network) approves or rejects proposals, at most `MAX_BULK` a request. One
   answer per proposal: a conditional UPDATE (status still `proposed`) claims it, so two planners at once or a
   doubled click decide it once. An approval closes the decision in force before it (`valid_to`) and opens the
@@ -23,7 +26,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -258,8 +261,10 @@ class Proposal:
     forecast_run_id: int
     cells: int
     changed: int
-    written: int  # new rows (0 on a re-run of the same week)
-    superseded: int
+    written: int  # new rows (0 on a re-run of the same week with the same inputs)
+    superseded: int  # open proposals of earlier weeks
+    revised: int = 0  # open proposals of this week whose decision or reason moved with the inputs
+    withdrawn: int = 0  # open proposals of this week no longer worth the change (status superseded)
     by_decision: dict = field(default_factory=dict)
     by_reason: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -342,21 +347,51 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
     superseded = session.execute(update(StoreRange).where(StoreRange.status == "proposed", StoreRange.week < week)
                                  .values(status="superseded").execution_options(synchronize_session=False)).rowcount
     now = utcnow()
-    taken = pd.DataFrame(session.execute(select(StoreRange.location_id, StoreRange.product_id).where(
-        StoreRange.week == week)).all(), columns=["location_id", "product_id"])
-    if len(taken):  # a re-run: the cells proposed already are not sent again (the unique rule still holds)
-        seen = pd.MultiIndex.from_frame(taken)
+    taken = pd.DataFrame(session.execute(select(StoreRange.id, StoreRange.location_id, StoreRange.product_id,
+                                                StoreRange.status, StoreRange.decision, StoreRange.reason).where(
+        StoreRange.week == week)).all(), columns=["id", "location_id", "product_id", "status", "decision", "reason"])
+    extra = [c for c in ("stock_units", "shelf_fill", "conversion") if c in changed.columns]
+
+    def row_of(r) -> dict:
+        return {"location_id": int(r["location_id"]), "product_id": int(r["product_id"]), "week": week,
+                "decision": r["decision"], "previous": r["current"], "status": "proposed", "reason": r["reason"],
+                "valid_from": week, "valid_to": None, "weekly_demand": round(float(r["weekly_mean"]), 4),
+                "value_stock": round(float(r["value_stock"]), 2), "value_show": round(float(r["value_show"]), 2),
+                "currency": r["currency"], "proposed_at": now,
+                "detail": {k: round(float(r[k]), 4) for k in extra}}
+
+    revised = withdrawn = 0
+    if len(taken):  # a re-run: the cells proposed already are not sent again (the unique rule still holds) ...
+        seen = pd.MultiIndex.from_frame(taken[["location_id", "product_id"]])
         changed_new = changed[~pd.MultiIndex.from_frame(changed[["location_id", "product_id"]]).isin(seen)]
+        # ... but an open one is brought up to date when its inputs moved (a new calibration or forecast run):
+        # a changed decision or reason revises it, a cell no longer worth changing withdraws it. A proposal a
+        # planner answered stays as answered; the status condition keeps a concurrent answer's (one claim).
+        open_ = taken[taken["status"] == "proposed"]
+        now_ = open_.merge(changed, on=["location_id", "product_id"], how="left", suffixes=("_was", ""))
+        moved = now_[now_["decision"].notna() & ((now_["decision"] != now_["decision_was"])
+                                                 | (now_["reason"] != now_["reason_was"]))]
+        gone = now_[now_["decision"].isna()]
+        table = StoreRange.__table__
+        if len(moved):
+            fields = ("decision", "previous", "reason", "weekly_demand", "value_stock", "value_show", "detail",
+                      "proposed_at")
+            params = [{"row_id": int(r["id"]), **{k: v for k, v in row_of(r).items() if k in fields}}
+                      for r in moved.to_dict("records")]
+            revise = (update(table).where(table.c.id == bindparam("row_id"), table.c.status == "proposed")
+                      .values({k: bindparam(k) for k in fields}))
+            for lo in range(0, len(params), BATCH):
+                revised += session.execute(revise, params[lo:lo + BATCH]).rowcount
+        if len(gone):
+            ids = [int(i) for i in gone["id"]]
+            for lo in range(0, len(ids), BATCH):
+                withdrawn += session.execute(update(table).where(table.c.id.in_(ids[lo:lo + BATCH]),
+                                                                 table.c.status == "proposed")
+                                             .values(status="superseded")
+                                             .execution_options(synchronize_session=False)).rowcount
     else:
         changed_new = changed
-    extra = [c for c in ("stock_units", "shelf_fill", "conversion") if c in changed.columns]
-    rows = [{"location_id": int(r["location_id"]), "product_id": int(r["product_id"]), "week": week,
-             "decision": r["decision"], "previous": r["current"], "status": "proposed", "reason": r["reason"],
-             "valid_from": week, "valid_to": None, "weekly_demand": round(float(r["weekly_mean"]), 4),
-             "value_stock": round(float(r["value_stock"]), 2), "value_show": round(float(r["value_show"]), 2),
-             "currency": r["currency"], "proposed_at": now,
-             "detail": {k: round(float(r[k]), 4) for k in extra}}
-            for r in changed_new.to_dict("records")]
+    rows = [row_of(r) for r in changed_new.to_dict("records")]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = StoreRange.__table__
     count = select(func.count()).select_from(table).where(table.c.week == week)
@@ -366,13 +401,13 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
         session.execute(statement, rows[lo:lo + BATCH])  # executemany: one statement, batched by the driver
     written = session.execute(count).scalar_one() - before
     summary = Proposal(week=week, forecast_run_id=run.id, cells=len(decided), changed=len(changed), written=written,
-                       superseded=superseded,
+                       superseded=superseded, revised=revised, withdrawn=withdrawn,
                        by_decision={k: int(v) for k, v in changed["decision"].value_counts().items()},
                        by_reason={k: int(v) for k, v in changed["reason"].value_counts().items()},
                        seconds=round(time.perf_counter() - began, 2))
     audit.record(session, actor_id=actor_id, action="ranging.propose", entity="store_range", entity_id=str(week),
                  detail={"forecast_run": run.id, "cells": summary.cells, "changed": summary.changed,
-                         "written": written, "superseded": superseded})
+                         "written": written, "superseded": superseded, "revised": revised, "withdrawn": withdrawn})
     session.commit()
     return summary
 

@@ -630,11 +630,13 @@ def _calibration_rows(result) -> list[dict]:
 
 @job
 def calibrate(session: Session, *, target: float, by: str | None = None, policy_name: str = "ours",
-              actor_id: int | None = None, progress=None) -> list[PolicyCalibration]:
+              actor_id: int | None = None, progress=None, if_needed: bool = False) -> list[PolicyCalibration]:
     """Export the network's sales history (`exports.forecasting_frames`, the `demo export` files) into a temporary
     directory, let `forecasting.calibration.calibrate` find the parameter that serves `target` of demand over the
     network's last year (for the network, or each tier or brand with `by`), and store each result
-    (`record_calibration`; the plan reads `hold_per_kcny`, the parameter of policy "ours")."""
+    (`record_calibration`; the plan reads `hold_per_kcny`, the parameter of policy "ours"). With `if_needed`,
+    nothing is done (an empty list) when a calibration of this policy and scope to this target is stored
+    (`make run` on a world already set up)."""
     import tempfile
     from pathlib import Path
 
@@ -645,6 +647,10 @@ def calibrate(session: Session, *, target: float, by: str | None = None, policy_
         raise errors.InvalidValue(field="by", value=str(by)[:20])
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0.5 <= float(target) <= 0.999:
         raise errors.InvalidValue(field="target", value=str(target)[:20])
+    if if_needed and session.execute(select(PolicyCalibration.id).where(
+            PolicyCalibration.policy == policy_name, PolicyCalibration.scope == scope,
+            func.abs(PolicyCalibration.target - float(target)) < 1e-9).limit(1)).first() is not None:
+        return []
     try:
         from forecasting import calibration as calibration_maths
     except ImportError as exc:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from retail import errors
-from retail.models import AuditLog, StoreRange
+from retail.models import AuditLog, PolicyCalibration, StoreRange
 from retail.services import ranging
 from tests.committing import inventory
 from tests.ranging.helpers import MONDAY, forecast, proposal, range_world
@@ -43,6 +43,49 @@ def test_a_fast_mover_is_kept_and_a_model_that_does_not_sell_is_dropped_once(ses
     assert session.execute(select(func.count()).select_from(StoreRange)).scalar_one() == 2
     assert session.execute(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "ranging.propose")).scalar_one() == 2
+
+
+def test_a_re_run_after_a_calibration_withdraws_what_it_no_longer_proposes_and_keeps_the_answered(session, world):
+    """Proposed with no calibration (serve value 0), then a calibration that values each unit served: the open
+    proposal to drop a slow model is withdrawn (keeping it is now worth it), an answered one stays as answered,
+    and a third run with the same inputs writes nothing."""
+    a = world["a"]
+    forecast(session, [(a, world["glasses"], 2.0), (a, world["station"], 0.01)])
+    inventory.receive_purchase(session, location_id=a.id, sku="RK-CASE", quantity=5)  # carried, no forecast
+    first = ranging.propose(session, week=MONDAY)
+    rows = _rows(session)
+    station, case = rows[(a.id, world["station"].id)], rows[(a.id, world["case"].id)]
+    assert first.written == 2 and (station.decision, case.decision) == ("none", "none")
+    ranging.decide_proposals(session, world["planner"], proposal_ids=[case.id], approve=False)
+    session.add(PolicyCalibration(policy="ranging", parameter="serve_value", scope="network", scope_key="",
+                                  target=0.95, value=1_000.0, achieved=0.95))
+    session.commit()
+    second = ranging.propose(session, week=MONDAY)
+    assert (second.written, second.revised, second.withdrawn) == (0, 0, 1), second
+    session.expire_all()
+    assert session.get(StoreRange, station.id).status == "superseded"
+    assert session.get(StoreRange, case.id).status == "rejected"  # answered: untouched
+    assert ranging.decide_proposals(session, world["planner"], proposal_ids=[station.id], approve=True).decided == 0
+    third = ranging.propose(session, week=MONDAY)
+    assert (third.written, third.revised, third.withdrawn) == (0, 0, 0)  # same inputs: nothing written
+    assert len(_rows(session)) == 2  # still one row per cell and week
+
+
+def test_a_re_run_revises_an_open_proposal_whose_reason_moved(session, world):
+    a = world["a"]
+    forecast(session, [(a, world["glasses"], 2.0)])
+    inventory.receive_purchase(session, location_id=a.id, sku="RK-CASE", quantity=5)  # carried, no forecast
+    ranging.propose(session, week=MONDAY)
+    case = _rows(session)[(a.id, world["case"].id)]
+    assert (case.decision, case.reason) == ("none", "low_demand")
+    world["case"].eol_date = MONDAY - timedelta(days=30)  # the brand ends it
+    session.commit()
+    again = ranging.propose(session, week=MONDAY)
+    assert (again.written, again.revised, again.withdrawn) == (0, 1, 0), again
+    session.expire_all()
+    revised = session.get(StoreRange, case.id)
+    assert (revised.decision, revised.reason, revised.status) == ("none", "end_of_life", "proposed")
+    assert (ranging.propose(session, week=MONDAY).revised, len(_rows(session))) == (0, 1)
 
 
 def test_figures_are_in_the_stores_currency_and_a_hong_kong_cell_is_valued_in_hkd(session, world):

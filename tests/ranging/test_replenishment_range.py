@@ -174,6 +174,25 @@ def test_commands_plan_and_propose(app, session, world):
     assert session.execute(select(ReplenishmentRun)).first() is not None
 
 
+def test_calibrate_if_needed_skips_a_stored_calibration_of_that_policy_and_target(app, session, world):
+    """`make run` calibrates the range with --if-needed: a second `make run` does not replay the year again."""
+    from retail.models import PolicyCalibration
+
+    runner = app.test_cli_runner()
+    replenishment.record_calibration(session, target=0.95, value=4665.0, achieved=0.954, policy_name="ranging",
+                                     parameter="serve_value")
+    ask = ["replenish", "calibrate", "--target", "0.95", "--policy", "ranging", "--if-needed"]
+    out = runner.invoke(args=ask)
+    assert out.exit_code == 0 and "stored already: nothing to do" in out.output, out.output
+    assert len(session.execute(select(PolicyCalibration)).all()) == 1
+    # another target, or the other policy, is not stored: it is calibrated (a replay of this small world's year)
+    for n, other in enumerate((["--target", "0.96", "--policy", "ranging"], ["--target", "0.95", "--policy", "ours"])):
+        out = runner.invoke(args=["replenish", "calibrate", *other, "--if-needed"])
+        assert out.exit_code == 0 and "stored already" not in out.output, (other, out.output)
+        session.rollback()  # a new snapshot: the command committed in its own session
+        assert len(session.execute(select(PolicyCalibration)).all()) == 2 + n
+
+
 def test_a_calibration_by_tier_is_stored_per_tier_and_read_by_the_plan(session, world):
     """forecasting.calibration's answer (its `Calibration`, one value per tier) stored as one PolicyCalibration per
     tier with that tier's demand served; the plan reads each tier's value."""
