@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -419,6 +419,7 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
 class Decided:
     decided: int  # answered by this request
     already: int  # answered before (by someone else, or a doubled click)
+    revised: int = 0  # revised by a re-run after the planner's page was shown: left for them to look again
 
 
 def _ids(ids) -> list[int]:
@@ -450,23 +451,30 @@ def _approve_cell(session: Session, row: StoreRange) -> None:
 
 
 @verb(NETWORK)
-def decide_proposals(session: Session, actor: User, *, proposal_ids, approve: bool) -> Decided:
+def decide_proposals(session: Session, actor: User, *, proposal_ids, approve: bool,
+                     shown_at: datetime | None = None) -> Decided:
     """Approve or reject range proposals (at most MAX_BULK). Each is claimed by a conditional UPDATE: one
-    answered before (another planner, a doubled click) is counted in `already` and left as it is."""
+    answered before (another planner, a doubled click) is counted in `already` and left as it is. With
+    `shown_at` (when the planner's page was read), a proposal a re-run of `propose` revised after it is not
+    answered either (counted in `revised`): the planner answers what they saw, never a decision they did not."""
     ids = _ids(proposal_ids)
     target = "approved" if approve else "rejected"
-    now, done, already = utcnow(), 0, 0
+    now, done, already, revised = utcnow(), 0, 0, 0
     for proposal_id in ids:
-        claimed = session.execute(
-            update(StoreRange).where(StoreRange.id == proposal_id, StoreRange.status == "proposed")
-            .values(status=target, decided_by=actor.id, decided_at=now).execution_options(synchronize_session=False)
-        ).rowcount
+        claim = update(StoreRange).where(StoreRange.id == proposal_id, StoreRange.status == "proposed")
+        if shown_at is not None:
+            claim = claim.where(StoreRange.proposed_at <= shown_at)
+        claimed = session.execute(claim.values(status=target, decided_by=actor.id, decided_at=now)
+                                  .execution_options(synchronize_session=False)).rowcount
         row = session.execute(select(StoreRange).where(StoreRange.id == proposal_id)
                               .execution_options(populate_existing=True)).scalars().first()
         if row is None:
             raise errors.NotFound(what="Range proposal", key=proposal_id)
         if claimed != 1:
-            already += 1
+            if row.status == "proposed":  # still open: only the time condition refused it
+                revised += 1
+            else:
+                already += 1
             continue
         if approve:
             _approve_cell(session, row)
@@ -476,7 +484,7 @@ def decide_proposals(session: Session, actor: User, *, proposal_ids, approve: bo
                                                     "week": str(row.week), "reason": row.reason})
         done += 1
     session.flush()
-    return Decided(done, already)
+    return Decided(done, already, revised)
 
 
 # --- the page's read ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ forms (CSRF, one-time keys) that call `services.ranging.decide_proposals`. Plann
 anyone else). Thin: the reads and the rule are the service's, the sentences `retail/messages.py`'s."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_currency, format_decimal
@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from retail import errors
 from retail.messages import describe, message
+from retail.models import utcnow
 from retail.request_db import db_session
 from retail.services import ranging, replenishment
 from retail.web.access import me
@@ -90,6 +91,7 @@ def _page(error=None, status=200):
     more = url_for("ranging.page", **query, offset=offset + ranging.PAGE) \
         if offset + ranging.PAGE < view.total else None
     return render_template("ranging.html", view=view, chosen=chosen, error=error, here=here, more=more,
+                           shown_at=utcnow().isoformat(),
                            offset=offset, decisions=DECISION_WORDS, statuses=STATUS_WORDS, reasons=REASON_LABELS,
                            sentence=reason_sentence, plan=run, page_size=ranging.PAGE, plan_lines=plan_lines,
                            kinds=KIND_WORDS, line_sentence=line_sentence,
@@ -100,6 +102,17 @@ def _page(error=None, status=200):
 @network_page
 def page():
     return _page()
+
+
+def _shown_at(value: str | None) -> datetime | None:
+    """When the page the planner answers from was read (a hidden field, UTC ISO 8601); None without it."""
+    if not value:
+        return None
+    try:
+        shown = datetime.fromisoformat(value[:40])
+    except ValueError:
+        raise errors.InvalidValue(field="shown_at", value=value[:40]) from None
+    return shown if shown.tzinfo else shown.replace(tzinfo=UTC)
 
 
 @bp.post("/decide")
@@ -114,7 +127,8 @@ def decide():
         if len(ids) > ranging.MAX_BULK:
             raise errors.TooMany(limit=ranging.MAX_BULK, field="proposals")
         parsed = [int(i) if i.isascii() and i.isdigit() and len(i) <= 10 else i for i in ids]
-        done = ranging.decide_proposals(db_session(), me(), proposal_ids=parsed, approve=decision == "approve")
+        done = ranging.decide_proposals(db_session(), me(), proposal_ids=parsed, approve=decision == "approve",
+                                        shown_at=_shown_at(request.form.get("shown_at")))
     except errors.Forbidden:
         raise
     except errors.DomainError as exc:
@@ -124,5 +138,8 @@ def decide():
               else _("%(count)s rejected.", count=done.decided))
     if done.already:
         flash(_("%(count)s had already been decided: left as they were.", count=done.already), "warning")
+    if done.revised:
+        flash(_("%(count)s were revised after this page was shown: look at them again.", count=done.revised),
+              "warning")
     return redirect(back, code=303)
 

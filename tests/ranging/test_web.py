@@ -4,12 +4,13 @@ a doubled post acts once)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 
 from retail.db import make_engine
-from retail.models import AuditLog, StoreRange, User
+from retail.models import AuditLog, StoreRange, User, utcnow
 from tests.ranging.helpers import proposal, range_world
 from tests.web.factories import csrf_token, password_hash, sign_in
 
@@ -105,6 +106,30 @@ def test_approve_selected_once_even_when_the_form_is_sent_twice(client, session,
     assert "RK-MAX2-BLK" not in page.split("<tbody>")[1]  # decided: no longer among the proposed
     page = client.get("/network/ranging/?status=approved").get_data(as_text=True)
     assert "RK-MAX2-BLK" in page.split("<tbody>")[1]
+
+
+def test_a_proposal_revised_after_the_page_was_shown_is_not_answered(client, session, world):
+    """A re-run of `propose` (after a calibration) revises an open proposal while the planner looks at the old
+    one: approving from that page answers the others, not the revised one, and says so."""
+    sign_in(client, world["planner"].email)
+    page = client.get("/network/ranging/").get_data(as_text=True)
+    shown_at = re.search(r'name="shown_at" value="([^"]+)"', page).group(1)
+    revised, kept = world["rows"][0], world["rows"][1]
+    session.execute(update(StoreRange).where(StoreRange.id == revised.id).values(  # what the re-run writes
+        decision="none", reason="low_demand", proposed_at=utcnow() + timedelta(seconds=1)))
+    session.commit()
+    form = {"csrf_token": csrf_token(client, "/network/ranging/"), "idempotency_key": _key(page, "proposals"),
+            "decision": "approve", "id": [str(revised.id), str(kept.id)], "back": "/network/ranging/",
+            "shown_at": shown_at}
+    response = client.post("/network/ranging/decide", data=form, follow_redirects=True)
+    assert response.status_code == 200
+    assert "在本页显示后已被修订" in response.get_data(as_text=True)  # the planner reads Simplified Chinese
+    session.expire_all()
+    assert (session.get(StoreRange, revised.id).status, session.get(StoreRange, kept.id).status) == (
+        "proposed", "approved")
+    bad = dict(form, idempotency_key=_key(client.get("/network/ranging/").get_data(as_text=True), "proposals"),
+               shown_at="yesterday")
+    assert client.post("/network/ranging/decide", data=bad).status_code == 422
 
 
 def test_reject_all_shown_and_refusals_render_the_page_again(client, session, world):
