@@ -431,13 +431,13 @@ def brand_province(session: Session, *, brand_id: int, province: str) -> tuple[B
     if found is None or rows.empty:
         raise errors.NotFound(what="Brand in province", key=f"{brand_id} {province[:60]}")
     stores = _rows(session, "brand_store", brand_id=brand_id, label=province)
-    names = {i: (code, name, city) for i, code, name, city in session.execute(
-        select(Location.id, Location.code, Location.name, Location.city)
+    names = {i: (code, name, city, city_zh) for i, code, name, city, city_zh in session.execute(
+        select(Location.id, Location.code, Location.name, Location.city, Location.city_zh)
         .where(Location.id.in_([int(i) for i in stores["location_id"].unique()]))).all()}
     table = _breakdown(stores, "location_id")
     for row in table:
-        code, name, city = names.get(row["key"], ("", "", ""))
-        row.update(code=code, name=name, city=city)
+        code, name, city, city_zh = names.get(row["key"], ("", "", "", ""))
+        row.update(code=code, name=name, city=city, city_zh=city_zh)
     return found, View(as_of(session), kpi_values(rows), _trend(rows), {"store": table})
 
 

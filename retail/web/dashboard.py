@@ -66,6 +66,8 @@ def fmt(value, kind: str) -> str:
         return f"{value:,.0f}"
     if kind == "province":
         return i18n.province(value)
+    if kind == "city":  # (city, city_zh)
+        return i18n.city(*value) if isinstance(value, tuple) else str(value)
     return str(value)
 
 
@@ -110,6 +112,8 @@ def csv_response(t: dict, filename: str) -> Response:
 def _plain(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, tuple):  # a place (name, Chinese name): the stored name
+        return value[0] or value[1] or ""
     if isinstance(value, float):
         return "inf" if value == math.inf else f"{value:.4f}".rstrip("0").rstrip(".")
     return value
@@ -189,8 +193,10 @@ def brand(brand_id: int):
 @network_page
 def province(brand_id: int, province: str):
     found, view = dashboard.brand_province(db_session(), brand_id=brand_id, province=province[:60])
+    for row in view.tables["store"]:  # shown in the reader's language; the CSV keeps the stored name
+        row["place"] = (row.get("city"), row.get("city_zh"))
     tables = [table("store", view.tables["store"], [("code", _l("Store"), "text"), ("name", _l("Name"), "text"),
-                                                    ("city", _l("City"), "text"), *KPI_COLUMNS],
+                                                    ("place", _l("City"), "city"), *KPI_COLUMNS],
                     link=lambda r: url_for("dashboard.store", brand_id=brand_id, store_id=r["key"]))]
     return _page("dashboard.html", f"{found.name} · {i18n.province(province)}", view, tables, f"brand-{found.code}-province",
                  crumbs=[(_("Network"), url_for("dashboard.network")),

@@ -52,10 +52,18 @@ def province(name: str | None) -> str:
     return places.province_name(name, str(get_locale() or "en"))
 
 
+def city(name: str | None, name_zh: str | None = None) -> str:
+    """A store's city in the reader's language: the Chinese name (`Location.city_zh`) for a Chinese reader where
+    it is known, else the stored name."""
+    if name_zh and not str(get_locale() or "en").startswith("en"):
+        return name_zh
+    return name or name_zh or ""
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=money, local_time=local_time, cover=cover, province=province)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale, city_name=city)
     from retail.web import explanations  # the words of the replenishment reasons, a template global
 
     explanations.init_app(app)

@@ -163,7 +163,8 @@ def test_csv_totals_match_the_database_and_no_formula_survives(client, session, 
                          [("zh_Hans", "广东", "香港"), ("zh_Hant", "廣東", "香港"), ("en", "Guangdong", "Hong Kong")])
 def test_provinces_are_shown_in_the_readers_language(client, session, dworld, language, guangdong, hong_kong):
     """Stored in English (the key of the links, the sort and the CSV), shown in the planner's language."""
-    session.get(Location, dworld["a"].id).province = "Guangdong"
+    store = session.get(Location, dworld["a"].id)
+    store.province, store.city, store.city_zh = "Guangdong", "Shenzhen", "深圳"
     session.commit()
     dashboard.refresh(session, as_of=dworld["monday"] + timedelta(weeks=1))
     dworld["planner"].language = language
@@ -175,8 +176,12 @@ def test_provinces_are_shown_in_the_readers_language(client, session, dworld, la
     assert f'/provinces/Guangdong">{guangdong}</a>' in brand  # the link keeps the stored name
     province = client.get(f"/network/brands/{dworld['brand'].id}/provinces/Guangdong").get_data(as_text=True)
     assert f"· {guangdong}" in province
+    shenzhen = "Shenzhen" if language == "en" else "深圳"
+    assert f"<td>{shenzhen}</td>" in province  # the store's city, in the reader's language
     rows = client.get("/network/?csv=province").get_data(as_text=True)
     assert "Guangdong" in rows  # the CSV keeps the stored key
+    stores = client.get(f"/network/brands/{dworld['brand'].id}/provinces/Guangdong?csv=store").get_data(as_text=True)
+    assert "Shenzhen" in stores and "深圳" not in stores and "('" not in stores
 
 
 def test_tables_sort_by_a_column(client, dworld):
