@@ -4,7 +4,8 @@ Demand in a cell is negative binomial with mean mu and variance mu + phi * mu**2
 (phi = 0 is Poisson). phi comes from two sources, both estimated by rolling origin:
 - `sku[h]`: error of the SKU-level rate forecast h weeks ahead, shared by every store
   carrying the SKU (a common gamma shock), so it does not average out when summing;
-- `store`: store x SKU noise beyond the Poisson, independent across stores.
+- `store`: store x SKU noise beyond the Poisson, independent across stores, measured around
+  each SKU-week's actual total (`share_dispersion`), so that a SKU-level miss is not counted twice.
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ def excess_dispersion(actual: np.ndarray, mean: np.ndarray) -> float:
         return 0.0
     a, m = actual[ok], mean[ok]
     return float(max(0.0, ((a - m) ** 2 - m).sum() / (m**2).sum()))
+
+
+def share_dispersion(actual: np.ndarray, mean: np.ndarray, total: np.ndarray) -> float:
+    """Moment estimate of phi for rows whose means are shares of a known total (never negative).
+
+    Each row's `mean` sums, over its group, to the group's actual `total` (the stores of one SKU
+    and week). Without extra noise the rows are multinomial, E (a - m)^2 = m (1 - m / total); the
+    excess over that, pooled as in `excess_dispersion`, is phi. A miss of the group's total does
+    not enter it (that is the SKU-level part of the spread).
+    """
+    ok = (mean > 0) & (total > 0)
+    if not ok.any():
+        return 0.0
+    a, m, n = actual[ok], mean[ok], total[ok]
+    return float(max(0.0, ((a - m) ** 2 - m * (1.0 - m / n)).sum() / (m**2).sum()))
 
 
 def count_quantiles(mean: np.ndarray, phi: np.ndarray, quantiles) -> np.ndarray:
