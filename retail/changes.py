@@ -13,6 +13,7 @@ programs. Keepers therefore also bound how long they keep an answer (core.KEPT_S
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import re
@@ -47,10 +48,11 @@ def database_of(session: Session) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _host(host: str) -> str:
-    try:  # `localhost`, `127.0.0.1` and a name that resolves to it are one server
-        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+    try:  # `localhost`, `127.0.0.1`, `::1` and a name that resolves to one of them are one server
+        address = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
     except OSError:
         return host.lower()
+    return "loopback" if ipaddress.ip_address(address.split("%")[0]).is_loopback else address
 
 
 def database_name(url: str | URL) -> str:

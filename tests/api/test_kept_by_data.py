@@ -203,6 +203,7 @@ def test_schema_qualified_text_dml_names_its_table(engine, heard):
 def test_one_database_has_one_name_however_spelled(tmp_path):
     name = changes.database_name
     assert name("postgresql+psycopg://postgres@127.0.0.1:5432/test") == name("postgresql://app:secret@localhost/test")
+    assert name("postgresql://[::1]/test") == name("postgresql://localhost/test")
     assert name("postgresql://localhost/test") != name("postgresql://localhost/other")
     assert name("postgresql://localhost:5433/test") != name("postgresql://localhost/test")
     assert "secret" not in name("postgresql://app:secret@localhost/test")
