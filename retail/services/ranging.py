@@ -263,7 +263,8 @@ class Proposal:
     changed: int
     written: int  # new rows (0 on a re-run of the same week with the same inputs)
     superseded: int  # open proposals of earlier weeks
-    revised: int = 0  # open proposals of this week whose decision or reason moved with the inputs
+    revised: int = 0  # open proposals of this week whose decision or reason moved with the inputs (or proposed
+    #                   again after a withdrawal this week)
     withdrawn: int = 0  # open proposals of this week no longer worth the change (status superseded)
     by_decision: dict = field(default_factory=dict)
     by_reason: dict = field(default_factory=dict)
@@ -365,21 +366,24 @@ def propose(session: Session, *, week: date | None = None, actor_id: int | None 
         seen = pd.MultiIndex.from_frame(taken[["location_id", "product_id"]])
         changed_new = changed[~pd.MultiIndex.from_frame(changed[["location_id", "product_id"]]).isin(seen)]
         # ... but an open one is brought up to date when its inputs moved (a new calibration or forecast run):
-        # a changed decision or reason revises it, a cell no longer worth changing withdraws it. A proposal a
-        # planner answered stays as answered; the status condition keeps a concurrent answer's (one claim).
-        open_ = taken[taken["status"] == "proposed"]
-        now_ = open_.merge(changed, on=["location_id", "product_id"], how="left", suffixes=("_was", ""))
-        moved = now_[now_["decision"].notna() & ((now_["decision"] != now_["decision_was"])
+        # a changed decision or reason revises it, a cell no longer worth changing withdraws it (superseded),
+        # and one withdrawn this week that is worth changing again is proposed again. A proposal a planner
+        # answered stays as answered; the status condition keeps a concurrent answer's (one claim).
+        mine = taken[taken["status"].isin(["proposed", "superseded"])].rename(
+            columns={"status": "status_was", "decision": "decision_was", "reason": "reason_was"})
+        now_ = mine.merge(changed, on=["location_id", "product_id"], how="left")
+        moved = now_[now_["decision"].notna() & ((now_["status_was"] == "superseded")
+                                                 | (now_["decision"] != now_["decision_was"])
                                                  | (now_["reason"] != now_["reason_was"]))]
-        gone = now_[now_["decision"].isna()]
+        gone = now_[now_["decision"].isna() & (now_["status_was"] == "proposed")]
         table = StoreRange.__table__
         if len(moved):
             fields = ("decision", "previous", "reason", "weekly_demand", "value_stock", "value_show", "detail",
                       "proposed_at")
-            params = [{"row_id": int(r["id"]), **{k: v for k, v in row_of(r).items() if k in fields}}
-                      for r in moved.to_dict("records")]
-            revise = (update(table).where(table.c.id == bindparam("row_id"), table.c.status == "proposed")
-                      .values({k: bindparam(k) for k in fields}))
+            params = [{"row_id": int(r["id"]), "status_was": r["status_was"],
+                       **{k: v for k, v in row_of(r).items() if k in fields}} for r in moved.to_dict("records")]
+            revise = (update(table).where(table.c.id == bindparam("row_id"), table.c.status == bindparam("status_was"))
+                      .values(status="proposed", **{k: bindparam(k) for k in fields}))
             for lo in range(0, len(params), BATCH):
                 revised += session.execute(revise, params[lo:lo + BATCH]).rowcount
         if len(gone):

@@ -48,7 +48,8 @@ def test_a_fast_mover_is_kept_and_a_model_that_does_not_sell_is_dropped_once(ses
 def test_a_re_run_after_a_calibration_withdraws_what_it_no_longer_proposes_and_keeps_the_answered(session, world):
     """Proposed with no calibration (serve value 0), then a calibration that values each unit served: the open
     proposal to drop a slow model is withdrawn (keeping it is now worth it), an answered one stays as answered,
-    and a third run with the same inputs writes nothing."""
+    a third run with the same inputs writes nothing, and a later calibration that makes the drop worth it
+    again proposes it again (the same row: one per cell and week)."""
     a = world["a"]
     forecast(session, [(a, world["glasses"], 2.0), (a, world["station"], 0.01)])
     inventory.receive_purchase(session, location_id=a.id, sku="RK-CASE", quantity=5)  # carried, no forecast
@@ -69,6 +70,17 @@ def test_a_re_run_after_a_calibration_withdraws_what_it_no_longer_proposes_and_k
     third = ranging.propose(session, week=MONDAY)
     assert (third.written, third.revised, third.withdrawn) == (0, 0, 0)  # same inputs: nothing written
     assert len(_rows(session)) == 2  # still one row per cell and week
+    # a newer calibration that values serving at almost nothing: the withdrawn proposal is proposed again
+    session.add(PolicyCalibration(policy="ranging", parameter="serve_value", scope="network", scope_key="",
+                                  target=0.9, value=0.001, achieved=0.9))
+    session.commit()
+    fourth = ranging.propose(session, week=MONDAY)
+    assert (fourth.written, fourth.revised, fourth.withdrawn) == (0, 1, 0), fourth
+    session.expire_all()
+    again = session.get(StoreRange, station.id)
+    assert (again.status, again.decision, again.reason) == ("proposed", "none", "low_demand")
+    assert session.get(StoreRange, case.id).status == "rejected"
+    assert ranging.propose(session, week=MONDAY).revised == 0
 
 
 def test_a_re_run_revises_an_open_proposal_whose_reason_moved(session, world):
