@@ -55,6 +55,7 @@ def _host(host: str) -> str:
     return "loopback" if ipaddress.ip_address(address.split("%")[0]).is_loopback else address
 
 
+@functools.lru_cache(maxsize=64)  # asked after every commit that wrote (database_of): parse and resolve once
 def database_name(url: str | URL) -> str:
     """One name per database, however a process spells its URL: the backend, the server's address and port,
     the database; a SQLite file by its real path. No user and no password (the same data for every role), so

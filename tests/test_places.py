@@ -1,4 +1,4 @@
-"""Province names in the reader's language (retail/places.py, data/provinces.csv)."""
+"""Province and city names in the reader's language (retail/places.py, data/provinces.csv)."""
 from __future__ import annotations
 
 import csv
@@ -34,4 +34,12 @@ def test_the_table_is_complete_and_unambiguous():
         rows = list(csv.DictReader(f))
     assert len(rows) == 34  # the province-level divisions, Hong Kong, Macau and Taiwan included
     assert len({r["province"].casefold() for r in rows}) == len({r["zh_Hans"] for r in rows}) == 34
-    assert all(r["zh_Hans"] and r["zh_Hant"] for r in rows)
+    traditional = {r["province"]: places.province_name(r["province"], "zh_Hant") for r in rows}
+    assert all(r["zh_Hans"] and traditional[r["province"]] for r in rows)
+    assert (traditional["Liaoning"], traditional["Heilongjiang"], traditional["Taiwan"]) == ("遼寧", "黑龍江", "台灣")
+
+
+@pytest.mark.parametrize(("language", "expected"), [("zh_Hans", "沈阳"), ("zh_Hant", "瀋陽"), ("en", "Shenyang")])
+def test_a_city_in_each_language(language, expected):
+    assert places.city_name("Shenyang", "沈阳", language) == expected
+    assert places.city_name("Atlantis", "", language) == "Atlantis"  # no Chinese name: as stored

@@ -53,11 +53,8 @@ def province(name: str | None) -> str:
 
 
 def city(name: str | None, name_zh: str | None = None) -> str:
-    """A store's city in the reader's language: the Chinese name (`Location.city_zh`) for a Chinese reader where
-    it is known, else the stored name."""
-    if name_zh and not str(get_locale() or "en").startswith("en"):
-        return name_zh
-    return name or name_zh or ""
+    """A store's city in the reader's language (`retail.places`)."""
+    return places.city_name(name, name_zh, str(get_locale() or "en"))
 
 
 def init_app(app: Flask) -> None:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from retail import errors
-from retail.models import AuditLog, PolicyCalibration, StoreRange
-from retail.services import ranging
+from retail.models import AuditLog, StoreRange
+from retail.services import ranging, replenishment
 from tests.committing import inventory
 from tests.ranging.helpers import MONDAY, forecast, proposal, range_world
 
@@ -18,6 +18,11 @@ from tests.ranging.helpers import MONDAY, forecast, proposal, range_world
 @pytest.fixture
 def world(session):
     return range_world(session)
+
+
+def _calibrate_ranging(session, *, serve_value: float) -> None:
+    replenishment.record_calibration(session, target=0.95, value=serve_value, achieved=0.95, policy_name="ranging",
+                                     parameter="serve_value")
 
 
 def _rows(session, week=MONDAY):
@@ -58,9 +63,7 @@ def test_a_re_run_after_a_calibration_withdraws_what_it_no_longer_proposes_and_k
     station, case = rows[(a.id, world["station"].id)], rows[(a.id, world["case"].id)]
     assert first.written == 2 and (station.decision, case.decision) == ("none", "none")
     ranging.decide_proposals(session, world["planner"], proposal_ids=[case.id], approve=False)
-    session.add(PolicyCalibration(policy="ranging", parameter="serve_value", scope="network", scope_key="",
-                                  target=0.95, value=1_000.0, achieved=0.95))
-    session.commit()
+    _calibrate_ranging(session, serve_value=1_000.0)
     second = ranging.propose(session, week=MONDAY)
     assert (second.written, second.revised, second.withdrawn) == (0, 0, 1), second
     session.expire_all()
@@ -71,9 +74,7 @@ def test_a_re_run_after_a_calibration_withdraws_what_it_no_longer_proposes_and_k
     assert (third.written, third.revised, third.withdrawn) == (0, 0, 0)  # same inputs: nothing written
     assert len(_rows(session)) == 2  # still one row per cell and week
     # a newer calibration that values serving at almost nothing: the withdrawn proposal is proposed again
-    session.add(PolicyCalibration(policy="ranging", parameter="serve_value", scope="network", scope_key="",
-                                  target=0.9, value=0.001, achieved=0.9))
-    session.commit()
+    _calibrate_ranging(session, serve_value=0.001)
     fourth = ranging.propose(session, week=MONDAY)
     assert (fourth.written, fourth.revised, fourth.withdrawn) == (0, 1, 0), fourth
     session.expire_all()
